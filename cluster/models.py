@@ -1,0 +1,171 @@
+"""The simulated clusters' storage: our "etcd".
+
+- :class:`Cluster` is one simulated cluster: its resourceVersion counter, its simulated clock and
+  its timing profile.
+- :class:`KubeObject` holds every Kubernetes object of every cluster, in Kubernetes' own JSON shape
+  (``body``), so a manifest round-trips unchanged. Fields that controllers query (kind, namespace,
+  name, node name, phase, controller owner) are copied into typed, indexed columns on each write.
+  ``sim`` holds simulator-only state (a machine's power switch, a pod's scheduling attempts) that
+  the Kubernetes API never serves.
+- :class:`Change` is the cluster's change log: every write appends one entry. It drives the live
+  diagram, the controllers' informers and, later, the watch API and replay.
+- :class:`ControllerState` and :class:`Wakeup` are the controllers' informer cursor and delaying
+  work queue.
+
+Rows are written only through :mod:`cluster.services`.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+
+class Cluster(models.Model):
+    class Profile(models.TextChoices):
+        KUBERNETES = "kubernetes", "Kubernetes defaults"
+        CLASSROOM = "classroom", "Classroom (shortened periods)"
+
+    name = models.SlugField(max_length=63, unique=True)
+    resource_version = models.BigIntegerField(default=0)
+    # Simulated clock: seconds since the Unix epoch, in simulated time.
+    sim_now = models.FloatField()
+    # Wall-clock time (Unix seconds) at which sim_now was last advanced.
+    clock_wall = models.FloatField()
+    speed = models.FloatField(default=1.0)
+    paused = models.BooleanField(default=False)
+    profile = models.CharField(max_length=20, choices=Profile.choices, default=Profile.CLASSROOM)
+    timings = models.JSONField(default=dict)
+    # Control-plane components that are running ("kube-scheduler": True, ...). Issue #4 stops them.
+    components = models.JSONField(default=dict)
+    # The oldest resourceVersion still in the change log (older entries are compacted).
+    compacted_rv = models.BigIntegerField(default=0)
+    # Simulated seconds to advance on the next tick while paused ("Step").
+    step_pending = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class KubeObject(models.Model):
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="kube_objects")
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True)
+    resource_version = models.BigIntegerField()
+    # Controller owner (the ownerReference with controller: true), for the GC and controllers.
+    owner_uid = models.UUIDField(null=True, blank=True)
+    node_name = models.CharField(max_length=253, blank=True, default="")
+    phase = models.CharField(max_length=32, blank=True, default="")
+    deleting = models.BooleanField(default=False)
+    # Event de-duplication key (the event correlator's aggregation key), blank for other kinds.
+    search_key = models.CharField(max_length=64, blank=True, default="")
+    # A kind-specific time index in simulated seconds: Event lastTimestamp, Lease renewTime.
+    stamp = models.FloatField(null=True, blank=True)
+    # A pod's summed container requests (millicores, bytes), real and "non-zero" (the scheduler
+    # scores request-less containers as 100m / 200Mi), so node usage is one SQL aggregate.
+    req_cpu = models.BigIntegerField(default=0)
+    req_memory = models.BigIntegerField(default=0)
+    nz_cpu = models.BigIntegerField(default=0)
+    nz_memory = models.BigIntegerField(default=0)
+    body = models.JSONField()
+    sim = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "kind", "namespace", "name"], name="uniq_object_name"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["cluster", "kind", "node_name"], name="obj_kind_node"),
+            models.Index(fields=["cluster", "owner_uid"], name="obj_owner"),
+            models.Index(fields=["cluster", "kind", "phase"], name="obj_kind_phase"),
+            models.Index(fields=["cluster", "kind", "search_key"], name="obj_search_key"),
+            models.Index(fields=["cluster", "kind", "stamp"], name="obj_stamp"),
+        ]
+
+    def __str__(self) -> str:
+        ns = f"{self.namespace}/" if self.namespace else ""
+        return f"{self.kind} {ns}{self.name}"
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def metadata(self) -> dict:
+        return self.body.setdefault("metadata", {})
+
+    @property
+    def spec(self) -> dict:
+        return self.body.setdefault("spec", {})
+
+    @property
+    def status(self) -> dict:
+        return self.body.setdefault("status", {})
+
+
+class Change(models.Model):
+    class Type(models.TextChoices):
+        ADDED = "ADDED"
+        MODIFIED = "MODIFIED"
+        DELETED = "DELETED"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="changes")
+    rv = models.BigIntegerField()
+    type = models.CharField(max_length=10, choices=Type.choices)
+    kind = models.CharField(max_length=63)
+    namespace = models.CharField(max_length=63, blank=True, default="")
+    name = models.CharField(max_length=253)
+    uid = models.UUIDField()
+    owner_uid = models.UUIDField(null=True, blank=True)
+    node_name = models.CharField(max_length=253, blank=True, default="")
+    # The component that made the change: "user", "kube-scheduler", "kubelet/node-2", ...
+    actor = models.CharField(max_length=100)
+    sim_time = models.FloatField()
+    object = models.JSONField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cluster", "rv"], name="uniq_change_rv")]
+        ordering = ["rv"]
+
+    def __str__(self) -> str:
+        return f"{self.rv} {self.type} {self.kind} {self.namespace}/{self.name} by {self.actor}"
+
+
+class ControllerState(models.Model):
+    """One controller's informer cursor in one cluster: the last change-log rv it has handled."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="controller_states")
+    controller = models.CharField(max_length=63)
+    cursor_rv = models.BigIntegerField(default=0)
+    last_resync = models.FloatField(default=0.0)
+    # Controller-private memory that must survive restarts (e.g. the node-lifecycle zone state).
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "controller"], name="uniq_controller_state")
+        ]
+
+
+class Wakeup(models.Model):
+    """A controller's delayed work item: reconcile ``key`` at simulated time ``due``."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="wakeups")
+    controller = models.CharField(max_length=63)
+    key = models.CharField(max_length=300)
+    due = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["cluster", "controller", "key"], name="uniq_wakeup")
+        ]
+        indexes = [models.Index(fields=["cluster", "due"], name="wakeup_due")]

@@ -1,0 +1,64 @@
+"""The core's writes. Every edge (views, the API, tasks, management commands) changes the
+cluster only through these functions; each is atomic and logs to the change log."""
+
+from __future__ import annotations
+
+from cluster.services.clusters import (
+    cluster_clock_update,
+    cluster_create,
+    cluster_step,
+    demo_cluster_ensure,
+)
+from cluster.services.errors import (
+    AlreadyExists,
+    Conflict,
+    Invalid,
+    LimitExceeded,
+    NotFound,
+    ServiceError,
+)
+from cluster.services.k8s_events import event_record
+from cluster.services.nodes import (
+    node_add,
+    node_cordon,
+    node_power_off,
+    node_power_on,
+    node_remove,
+    node_uncordon,
+)
+from cluster.services.pods import pod_bind, pod_create, pod_delete
+from cluster.services.workloads import (
+    deployment_create,
+    deployment_delete,
+    deployment_scale,
+    deployment_submit,
+)
+from cluster.timings import TIMING_PROFILES
+
+__all__ = [
+    "TIMING_PROFILES",
+    "AlreadyExists",
+    "Conflict",
+    "Invalid",
+    "LimitExceeded",
+    "NotFound",
+    "ServiceError",
+    "cluster_clock_update",
+    "cluster_create",
+    "cluster_step",
+    "demo_cluster_ensure",
+    "deployment_create",
+    "deployment_delete",
+    "deployment_scale",
+    "deployment_submit",
+    "event_record",
+    "node_add",
+    "node_cordon",
+    "node_power_off",
+    "node_power_on",
+    "node_remove",
+    "node_uncordon",
+    "pod_bind",
+    "pod_create",
+    "pod_delete",
+]

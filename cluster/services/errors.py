@@ -1,0 +1,62 @@
+"""Errors raised by services. Their text is what a user sees; the API maps them to Kubernetes
+Status objects (404 NotFound, 409 AlreadyExists/Conflict, 422 Invalid)."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    reason = "BadRequest"
+    code = 400
+
+    def __init__(self, message: str, *, causes: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.causes = causes or []
+
+
+class NotFound(ServiceError):
+    reason = "NotFound"
+    code = 404
+
+
+class AlreadyExists(ServiceError):
+    reason = "AlreadyExists"
+    code = 409
+
+
+class Conflict(ServiceError):
+    reason = "Conflict"
+    code = 409
+
+
+class Invalid(ServiceError):
+    reason = "Invalid"
+    code = 422
+
+
+class LimitExceeded(ServiceError):
+    reason = "Forbidden"
+    code = 403
+
+
+NOT_FOUND = '{resource} "{name}" not found'
+ALREADY_EXISTS = '{resource} "{name}" already exists'
+CONFLICT = (
+    'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
+    "please apply your changes to the latest version and try again"
+)
+
+RESOURCE_NAMES = {
+    "Namespace": "namespaces",
+    "Node": "nodes",
+    "Pod": "pods",
+    "Event": "events",
+    "Lease": "leases.coordination.k8s.io",
+    "ReplicaSet": "replicasets.apps",
+    "Deployment": "deployments.apps",
+    "Machine": "machines",
+}
+
+
+def not_found(kind: str, name: str) -> NotFound:
+    return NotFound(NOT_FOUND.format(resource=RESOURCE_NAMES.get(kind, kind.lower()), name=name))

@@ -1,0 +1,177 @@
+"""Pod writes: creation with the API server's defaulting and admission, binding, deletion."""
+
+from __future__ import annotations
+
+import random
+
+from django.db import transaction
+
+from cluster import k8s, timings
+from cluster.models import Cluster, KubeObject
+from cluster.services import store
+from cluster.services.errors import Invalid, not_found
+from cluster.services.k8s_events import event_record
+
+DEFAULT_TOLERATION_KEYS = (k8s.TAINT_NOT_READY, k8s.TAINT_UNREACHABLE)
+
+
+def _default_container(container: dict) -> None:
+    image = container.get("image", "")
+    tag = image.rsplit("/", 1)[-1]
+    untagged = ":" not in tag and "@" not in image
+    container.setdefault(
+        "imagePullPolicy", "Always" if untagged or tag.endswith(":latest") else "IfNotPresent"
+    )
+    container.setdefault("terminationMessagePath", "/dev/termination-log")
+    container.setdefault("terminationMessagePolicy", "File")
+    resources = container.setdefault("resources", {})
+    limits = resources.get("limits") or {}
+    if limits:
+        # SetDefaults_Pod: a resource with only a limit gets an equal request.
+        requests = resources.setdefault("requests", {})
+        for name, value in limits.items():
+            requests.setdefault(name, value)
+
+
+def pod_apply_defaults(spec: dict, *, toleration_seconds: float) -> None:
+    """SetDefaults_PodSpec plus the DefaultTolerationSeconds admission plugin."""
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+    spec.setdefault("priority", 0)
+    for container in spec.get("containers") or []:
+        _default_container(container)
+    tolerations = spec.setdefault("tolerations", [])
+    for key in DEFAULT_TOLERATION_KEYS:
+        already = any(
+            (t.get("operator") == "Exists" and not t.get("key"))
+            or (t.get("key") == key and t.get("effect") in (None, "", "NoExecute"))
+            for t in tolerations
+        )
+        if not already:
+            tolerations.append(
+                {
+                    "key": key,
+                    "operator": "Exists",
+                    "effect": "NoExecute",
+                    "tolerationSeconds": int(toleration_seconds),
+                }
+            )
+
+
+def pod_validate(body: dict) -> None:
+    name = body["metadata"].get("name") or body["metadata"].get("generateName", "x")
+    causes = []
+    for msg in k8s.name_errors(name.rstrip("-") or "x"):
+        causes.append({"field": "metadata.name", "message": msg})
+    containers = body.get("spec", {}).get("containers") or []
+    if not containers:
+        causes.append({"field": "spec.containers", "message": "Required value"})
+    for i, container in enumerate(containers):
+        if not container.get("name"):
+            causes.append({"field": f"spec.containers[{i}].name", "message": "Required value"})
+        if not container.get("image"):
+            causes.append({"field": f"spec.containers[{i}].image", "message": "Required value"})
+    if causes:
+        detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        raise Invalid(f'Pod "{name}" is invalid: {detail}', causes=causes)
+
+
+def pod_create(
+    *, cluster: Cluster, body: dict, actor: str, rng: random.Random | None = None
+) -> KubeObject:
+    body["kind"] = "Pod"
+    body["apiVersion"] = "v1"
+    spec = body.setdefault("spec", {})
+    t = timings.resolve(cluster.profile, cluster.timings)
+    pod_apply_defaults(spec, toleration_seconds=t["default_toleration_seconds"])
+    pod_validate(body)
+    body["status"] = {"phase": "Pending", "qosClass": _qos_class(spec)}
+    return store.object_create(cluster=cluster, body=body, actor=actor, rng=rng)
+
+
+def _qos_class(spec: dict) -> str:
+    containers = spec.get("containers") or []
+    any_set = False
+    guaranteed = True
+    for c in containers:
+        res = c.get("resources") or {}
+        req, lim = res.get("requests") or {}, res.get("limits") or {}
+        any_set = any_set or bool(req) or bool(lim)
+        for name in ("cpu", "memory"):
+            if name not in lim or req.get(name, lim.get(name)) != lim.get(name):
+                guaranteed = False
+    if not any_set:
+        return "BestEffort"
+    return "Guaranteed" if guaranteed else "Burstable"
+
+
+def pod_get(*, cluster: Cluster, namespace: str, name: str) -> KubeObject:
+    obj = KubeObject.objects.filter(
+        cluster=cluster, kind="Pod", namespace=namespace, name=name
+    ).first()
+    if obj is None:
+        raise not_found("Pod", name)
+    obj.cluster = cluster
+    return obj
+
+
+def pod_bind(*, pod: KubeObject, node_name: str, actor: str = "default-scheduler") -> KubeObject:
+    """The Binding subresource: set spec.nodeName and PodScheduled=True, emit Scheduled."""
+    cluster = pod.cluster
+    with transaction.atomic():
+        pod.body["spec"]["nodeName"] = node_name
+        k8s.set_condition(
+            pod.body.setdefault("status", {}), "PodScheduled", "True", now=cluster.sim_now
+        )
+        cond = k8s.get_condition(pod.body["status"], "PodScheduled")
+        if cond is not None:
+            cond.pop("reason", None)
+            cond.pop("message", None)
+        store.object_update(obj=pod, actor=actor)
+        event_record(
+            cluster=cluster,
+            involved=pod.body,
+            reason="Scheduled",
+            message=f"Successfully assigned {pod.namespace}/{pod.name} to {node_name}",
+            component=actor,
+        )
+    return pod
+
+
+def pod_delete(
+    *,
+    cluster: Cluster,
+    namespace: str | None = None,
+    name: str | None = None,
+    pod: KubeObject | None = None,
+    actor: str = "user",
+    grace_period: int | None = None,
+) -> KubeObject | None:
+    """Graceful deletion as the API server does it: a pod bound to a node gets a
+    deletionTimestamp and stays (Terminating) until its kubelet confirms the containers are gone;
+    an unscheduled pod, or grace period 0, is removed at once. Returns the pod if it remains."""
+    if pod is None:
+        pod = pod_get(cluster=cluster, namespace=namespace or "default", name=name or "")
+    pod.cluster = cluster
+    meta = pod.body["metadata"]
+    grace = (
+        grace_period
+        if grace_period is not None
+        else pod.body["spec"].get("terminationGracePeriodSeconds", 30)
+    )
+    if grace == 0 or not pod.node_name or pod.phase in k8s.TERMINAL_PHASES:
+        store.object_remove(obj=pod, actor=actor)
+        return None
+    if meta.get("deletionTimestamp"):
+        current = int(meta.get("deletionGracePeriodSeconds", grace))
+        if grace >= current:
+            return pod  # A second delete may only shorten the grace period.
+    meta["deletionTimestamp"] = k8s.rfc3339(cluster.sim_now + grace)
+    meta["deletionGracePeriodSeconds"] = int(grace)
+    store.object_update(obj=pod, actor=actor)
+    return pod

@@ -1,0 +1,41 @@
+"""Celery tasks: thin, idempotent triggers that take ids and call the core.
+
+Beat runs ``tick`` every K8SVIZ_TICK_SECONDS; it fans out one ``reconcile_cluster`` per cluster
+whose clock is running (or has a pending step). A user action queues ``reconcile_cluster`` on
+commit, so controllers react within the second instead of waiting for the next tick.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+
+from cluster import reconcile, timings
+from cluster.models import Cluster
+from cluster.services.k8s_events import events_expire
+
+CHANGELOG_KEEP = 20000
+
+
+@shared_task(ignore_result=True)
+def tick() -> None:
+    expires = settings.K8SVIZ_TICK_SECONDS * 1.5
+    for cluster_id in Cluster.objects.filter(Q(paused=False) | Q(step_pending__gt=0)).values_list(
+        "pk", flat=True
+    ):
+        reconcile_cluster.apply_async((cluster_id,), expires=expires)
+
+
+@shared_task(ignore_result=True)
+def reconcile_cluster(cluster_id: int) -> None:
+    reconcile.advance(cluster_id)
+
+
+@shared_task(ignore_result=True)
+def compact_changes() -> None:
+    for cluster in Cluster.objects.all():
+        ttl = timings.resolve(cluster.profile, cluster.timings)["event_ttl"]
+        events_expire(cluster=cluster, ttl=ttl)
+        cluster.refresh_from_db()
+        reconcile.compact(cluster, keep=CHANGELOG_KEEP)
