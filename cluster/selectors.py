@@ -1,0 +1,267 @@
+"""The core's reads: snapshots for the live diagram, change-log catch-up, event tables and
+``kubectl describe``-like text. Nothing here writes."""
+
+from __future__ import annotations
+
+from cluster import broadcast, k8s, presenters
+from cluster.models import Change, Cluster, KubeObject
+
+#: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
+SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
+SNAPSHOT_EVENTS = 200
+
+
+def cluster_get(*, name: str) -> Cluster:
+    return Cluster.objects.get(name=name)
+
+
+def cluster_list() -> list[Cluster]:
+    return list(Cluster.objects.order_by("name"))
+
+
+def snapshot(*, cluster: Cluster) -> dict:
+    """Every object the diagram draws, at one resourceVersion.
+
+    Read in one transaction-consistent pass: the rv is read first, and objects newer than it are
+    still included (their deltas will be skipped by rv), so applying later deltas converges."""
+    cluster.refresh_from_db()
+    rv = cluster.resource_version
+    objects = [
+        presenters.view(body)
+        for body in KubeObject.objects.filter(cluster=cluster, kind__in=SNAPSHOT_KINDS)
+        .order_by("kind", "namespace", "name")
+        .values_list("body", flat=True)
+    ]
+    events = list(
+        KubeObject.objects.filter(cluster=cluster, kind="Event")
+        .order_by("-stamp", "-resource_version")
+        .values_list("body", flat=True)[:SNAPSHOT_EVENTS]
+    )
+    objects.extend(presenters.view(body) for body in reversed(events))
+    clock = broadcast.clock_message(cluster)
+    clock.pop("type")
+    return {"type": "snapshot", "rv": rv, "cluster": {"name": cluster.name, **clock}, "objects": objects}
+
+
+def changes_since(*, cluster_id: int, rv: int, limit: int = 2000) -> list[dict] | None:
+    """Deltas after ``rv`` from the change log, or None if some were compacted away."""
+    compacted = Cluster.objects.filter(pk=cluster_id).values_list("compacted_rv", flat=True).first()
+    if compacted is None or rv < compacted:
+        return None
+    return [
+        broadcast.delta_message(
+            rv=c.rv, change=c.type, actor=c.actor, sim_time=c.sim_time, view=presenters.view(c.object)
+        )
+        for c in Change.objects.filter(cluster_id=cluster_id, rv__gt=rv).order_by("rv")[:limit]
+    ]
+
+
+def events_table(*, cluster: Cluster, limit: int = 200) -> list[dict]:
+    """``kubectl get events`` rows, newest first."""
+    rows = []
+    for body in (
+        KubeObject.objects.filter(cluster=cluster, kind="Event")
+        .order_by("-stamp", "-resource_version")
+        .values_list("body", flat=True)[:limit]
+    ):
+        view = presenters.event_view(body)
+        involved = view["involved"]
+        rows.append(
+            {
+                "lastSeen": k8s.human_duration(cluster.sim_now - (view["lastTimestamp"] or cluster.sim_now)),
+                "type": view["type"],
+                "reason": view["reason"],
+                "object": f"{(involved['kind'] or '').lower()}/{involved['name']}",
+                "message": view["message"],
+                "source": view["source"],
+                "count": view["count"],
+            }
+        )
+    return rows
+
+
+def object_get(*, cluster: Cluster, kind: str, namespace: str, name: str) -> KubeObject:
+    obj = KubeObject.objects.get(cluster=cluster, kind=kind, namespace=namespace, name=name)
+    obj.cluster = cluster
+    return obj
+
+
+def _object_events(cluster: Cluster, uid: str) -> list[dict]:
+    events = [
+        body
+        for body in KubeObject.objects.filter(cluster=cluster, kind="Event")
+        .order_by("stamp", "resource_version")
+        .values_list("body", flat=True)
+        if body.get("involvedObject", {}).get("uid") == uid
+    ]
+    return events[-20:]
+
+
+def _kv(mapping: dict | None) -> str:
+    if not mapping:
+        return "<none>"
+    return "\n".join(f"{k}={v}" for k, v in sorted(mapping.items()))
+
+
+def _indent_block(label: str, text: str, width: int = 16) -> list[str]:
+    lines = text.splitlines() or [""]
+    out = [f"{label:<{width}}{lines[0]}"]
+    out.extend(" " * width + line for line in lines[1:])
+    return out
+
+
+def describe(*, cluster: Cluster, kind: str, namespace: str, name: str) -> str:
+    """Text shaped like ``kubectl describe`` for the object panel."""
+    obj = object_get(cluster=cluster, kind=kind, namespace=namespace, name=name)
+    body = obj.body
+    meta = body["metadata"]
+    lines: list[str] = [f"{'Name:':<16}{meta['name']}"]
+    if meta.get("namespace"):
+        lines.append(f"{'Namespace:':<16}{meta['namespace']}")
+    lines += _indent_block("Labels:", _kv(meta.get("labels")))
+    lines += _indent_block("Annotations:", _kv(meta.get("annotations")))
+    lines.append(f"{'CreationTimestamp:':<20}{meta.get('creationTimestamp')}")
+    if kind == "Pod":
+        lines += _describe_pod(body, cluster)
+    elif kind == "Node":
+        lines += _describe_node(body)
+    elif kind in ("Deployment", "ReplicaSet"):
+        lines += _describe_workload(body)
+    events = _object_events(cluster, meta.get("uid", ""))
+    lines.append("Events:")
+    if not events:
+        lines.append("  <none>")
+    else:
+        lines.append(f"  {'Type':<8} {'Reason':<20} {'Age':<6} {'From':<28} Message")
+        lines.append(f"  {'----':<8} {'------':<20} {'---':<6} {'----':<28} -------")
+        for ev in events:
+            age = k8s.human_duration(cluster.sim_now - (k8s.parse_time(ev.get("lastTimestamp")) or cluster.sim_now))
+            frm = ev.get("source", {}).get("component", "")
+            lines.append(f"  {ev.get('type', ''):<8} {ev.get('reason', ''):<20} {age:<6} {frm:<28} {ev.get('message', '')}")
+    return "\n".join(lines)
+
+
+def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
+    spec, status, meta = body.get("spec", {}), body.get("status", {}), body["metadata"]
+    lines = [
+        f"{'Priority:':<16}{spec.get('priority', 0)}",
+        f"{'Node:':<16}{spec.get('nodeName') or '<none>'}"
+        + (f"/{status['hostIP']}" if status.get("hostIP") else ""),
+        f"{'Start Time:':<16}{status.get('startTime', '<unset>')}",
+    ]
+    if meta.get("deletionTimestamp"):
+        lines.append(
+            f"{'Status:':<16}Terminating (lasts {k8s.human_duration(max(cluster.sim_now - (k8s.parse_time(meta['deletionTimestamp']) or cluster.sim_now), 0))})"
+        )
+        lines.append(f"{'Termination Grace Period:':<26}{meta.get('deletionGracePeriodSeconds', 30)}s")
+    else:
+        lines.append(f"{'Status:':<16}{status.get('phase', 'Pending')}")
+    lines.append(f"{'IP:':<16}{status.get('podIP', '')}")
+    ref = k8s.controller_of(body)
+    lines.append(f"{'Controlled By:':<16}{ref['kind']}/{ref['name']}" if ref else f"{'Controlled By:':<16}<none>")
+    lines.append("Containers:")
+    statuses = {cs["name"]: cs for cs in status.get("containerStatuses") or []}
+    for c in spec.get("containers") or []:
+        cs = statuses.get(c["name"], {})
+        state = cs.get("state") or {}
+        lines.append(f"  {c['name']}:")
+        lines.append(f"    {'Image:':<16}{c.get('image')}")
+        if "running" in state:
+            lines.append(f"    {'State:':<16}Running")
+            lines.append(f"      {'Started:':<14}{state['running'].get('startedAt')}")
+        elif "waiting" in state:
+            lines.append(f"    {'State:':<16}Waiting")
+            lines.append(f"      {'Reason:':<14}{state['waiting'].get('reason')}")
+        elif "terminated" in state:
+            lines.append(f"    {'State:':<16}Terminated")
+            lines.append(f"      {'Reason:':<14}{state['terminated'].get('reason')}")
+            lines.append(f"      {'Exit Code:':<14}{state['terminated'].get('exitCode')}")
+        else:
+            lines.append(f"    {'State:':<16}Waiting")
+        lines.append(f"    {'Ready:':<16}{'True' if cs.get('ready') else 'False'}")
+        lines.append(f"    {'Restart Count:':<16}{cs.get('restartCount', 0)}")
+        req = (c.get("resources") or {}).get("requests") or {}
+        if req:
+            lines.append("    Requests:")
+            lines.extend(f"      {k + ':':<8}{v}" for k, v in req.items())
+    lines.append("Conditions:")
+    lines.append(f"  {'Type':<28}{'Status'}")
+    for cond in status.get("conditions") or []:
+        lines.append(f"  {cond['type']:<28}{cond['status']}")
+    lines.append(f"{'QoS Class:':<26}{status.get('qosClass', 'BestEffort')}")
+    lines.append(f"{'Node-Selectors:':<26}{_kv(spec.get('nodeSelector'))}")
+    tols = []
+    for t in spec.get("tolerations") or []:
+        text = t.get("key", "") + (f"={t['value']}" if t.get("value") else "") + (f":{t['effect']}" if t.get("effect") else "")
+        text += f" op={t.get('operator', 'Equal')}"
+        if t.get("tolerationSeconds") is not None:
+            text += f" for {t['tolerationSeconds']}s"
+        tols.append(text)
+    lines += _indent_block("Tolerations:", "\n".join(tols) or "<none>", 26)
+    return lines
+
+
+def _describe_node(body: dict) -> list[str]:
+    spec, status = body.get("spec", {}), body.get("status", {})
+    taints = [f"{t['key']}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}" for t in spec.get("taints") or []]
+    lines = _indent_block("Taints:", "\n".join(taints) or "<none>")
+    lines.append(f"{'Unschedulable:':<16}{'true' if spec.get('unschedulable') else 'false'}")
+    lines.append("Conditions:")
+    lines.append(f"  {'Type':<16}{'Status':<9}{'LastHeartbeatTime':<22}{'Reason':<28}Message")
+    for cond in status.get("conditions") or []:
+        lines.append(
+            f"  {cond['type']:<16}{cond['status']:<9}{str(cond.get('lastHeartbeatTime') or ''):<22}"
+            f"{cond.get('reason', ''):<28}{cond.get('message', '')}"
+        )
+    lines.append("Capacity:")
+    lines.extend(f"  {k + ':':<20}{v}" for k, v in (status.get("capacity") or {}).items())
+    lines.append("Allocatable:")
+    lines.extend(f"  {k + ':':<20}{v}" for k, v in (status.get("allocatable") or {}).items())
+    return lines
+
+
+def _describe_workload(body: dict) -> list[str]:
+    spec, status = body.get("spec", {}), body.get("status", {})
+    sel = spec.get("selector", {}).get("matchLabels") or {}
+    lines = [
+        f"{'Selector:':<16}{','.join(f'{k}={v}' for k, v in sel.items())}",
+        f"{'Replicas:':<16}{spec.get('replicas', 1)} desired | {status.get('updatedReplicas', status.get('replicas', 0))} updated | "
+        f"{status.get('replicas', 0)} total | {status.get('availableReplicas', 0)} available | "
+        f"{status.get('unavailableReplicas', 0)} unavailable",
+    ]
+    if body["kind"] == "Deployment":
+        strategy = spec.get("strategy", {})
+        lines.append(f"{'StrategyType:':<16}{strategy.get('type')}")
+        ru = strategy.get("rollingUpdate") or {}
+        if ru:
+            lines.append(f"RollingUpdateStrategy:  {ru.get('maxUnavailable')} max unavailable, {ru.get('maxSurge')} max surge")
+    lines.append("Pod Template:")
+    for c in spec.get("template", {}).get("spec", {}).get("containers") or []:
+        lines.append(f"  {c['name']}:")
+        lines.append(f"    {'Image:':<12}{c.get('image')}")
+    if status.get("conditions"):
+        lines.append("Conditions:")
+        lines.append(f"  {'Type':<16}{'Status':<8}Reason")
+        for cond in status["conditions"]:
+            lines.append(f"  {cond['type']:<16}{cond['status']:<8}{cond.get('reason', '')}")
+    return lines
+
+
+def deployments(*, cluster: Cluster) -> list[dict]:
+    """Rows for the workloads panel (``kubectl get deploy``: READY, UP-TO-DATE, AVAILABLE)."""
+    rows = []
+    for body in KubeObject.objects.filter(cluster=cluster, kind="Deployment").order_by("namespace", "name").values_list("body", flat=True):
+        view = presenters.deployment_view(body)
+        view["readyText"] = f"{view['readyReplicas']}/{view['replicas']}"
+        rows.append(view)
+    return rows
+
+
+def machine_state(*, cluster: Cluster, name: str) -> dict | None:
+    body = KubeObject.objects.filter(cluster=cluster, kind="Machine", name=name).values_list("body", flat=True).first()
+    return presenters.machine_view(body) if body else None
+
+
+def node_unschedulable(*, cluster: Cluster, name: str) -> bool:
+    body = KubeObject.objects.filter(cluster=cluster, kind="Node", name=name).values_list("body", flat=True).first()
+    return bool(body and body.get("spec", {}).get("unschedulable"))
