@@ -1,0 +1,146 @@
+"""Forms that parse the dashboard's input before a view calls a service.
+
+They check shape (whole numbers, DNS-1123 names, quantities) with the same pure helpers the
+services use, so a user sees the API server's wording next to the field; the services stay the
+authority on everything that needs the database (limits, existence, conflicts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django import forms
+
+from cluster import k8s, timings
+from cluster.scheduling.quantity import QuantityError, parse_cpu, parse_memory
+
+MAX_REPLICAS = 500
+SPEED_CHOICES = [(f"{speed:g}", f"{speed:g}x") for speed in timings.SPEEDS]
+PROFILE_CHOICES = [
+    ("classroom", "Classroom"),
+    ("kubernetes", "Kubernetes"),
+]
+STEP_CHOICES = [("1", "+1 s"), ("10", "+10 s"), ("60", "+60 s")]
+NODE_CPU_CHOICES = [("1", "1 CPU"), ("2", "2 CPUs"), ("4", "4 CPUs"), ("8", "8 CPUs")]
+NODE_MEMORY_CHOICES = [("2Gi", "2 GiB"), ("4Gi", "4 GiB"), ("8Gi", "8 GiB"), ("16Gi", "16 GiB")]
+
+NOTHING_TO_CHANGE = "choose Pause, Resume, Step, a speed or a timing profile"
+
+
+def _name_errors(value: str) -> str:
+    errors = k8s.name_errors(value, label=True)
+    if errors:
+        raise forms.ValidationError(errors[0])
+    return value
+
+
+def _quantity(value: str, parse: Callable[[str], int]) -> str:
+    value = value.strip()
+    if not value:
+        return ""
+    try:
+        if parse(value) < 0:
+            raise forms.ValidationError("must be greater than or equal to 0")
+    except QuantityError as exc:
+        raise forms.ValidationError(str(exc)) from None
+    return value
+
+
+class DeploymentCreateForm(forms.Form):
+    name = forms.CharField(max_length=63, initial="web", help_text="lowercase, e.g. web")
+    image = forms.CharField(max_length=255, initial="nginx:1.27")
+    replicas = forms.IntegerField(min_value=0, max_value=MAX_REPLICAS, initial=3)
+    cpu_request = forms.CharField(
+        label="CPU request", required=False, max_length=20, initial="100m", help_text="e.g. 100m"
+    )
+    memory_request = forms.CharField(
+        label="Memory request",
+        required=False,
+        max_length=20,
+        initial="128Mi",
+        help_text="e.g. 128Mi",
+    )
+
+    #: Service error fields (``causes``) mapped to the form's fields.
+    CAUSE_FIELDS = {
+        "metadata.name": "name",
+        "spec.template.spec.containers[0].image": "image",
+        "spec.replicas": "replicas",
+        "resources.requests.cpu": "cpu_request",
+        "resources.requests.memory": "memory_request",
+    }
+
+    def clean_name(self) -> str:
+        return _name_errors(self.cleaned_data["name"].strip())
+
+    def clean_image(self) -> str:
+        image = self.cleaned_data["image"].strip()
+        if any(ch.isspace() for ch in image):
+            raise forms.ValidationError("an image reference cannot contain spaces")
+        return image
+
+    def clean_cpu_request(self) -> str:
+        return _quantity(self.cleaned_data["cpu_request"], parse_cpu)
+
+    def clean_memory_request(self) -> str:
+        return _quantity(self.cleaned_data["memory_request"], parse_memory)
+
+    def add_service_causes(self, causes: list[dict]) -> bool:
+        """Attach a service error's causes to their fields; False if none matched a field."""
+        matched = False
+        for cause in causes:
+            field = self.CAUSE_FIELDS.get(cause.get("field", ""))
+            if field:
+                self.add_error(field, cause.get("message", ""))
+                matched = True
+        return matched
+
+
+class ScaleForm(forms.Form):
+    replicas = forms.IntegerField(min_value=0, max_value=MAX_REPLICAS)
+
+
+class NodeAddForm(forms.Form):
+    name = forms.CharField(required=False, max_length=63, help_text="empty: next free node-N")
+    cpu = forms.ChoiceField(choices=NODE_CPU_CHOICES, required=False)
+    memory = forms.ChoiceField(choices=NODE_MEMORY_CHOICES, required=False)
+
+    def clean_name(self) -> str | None:
+        name = self.cleaned_data["name"].strip()
+        return _name_errors(name) if name else None
+
+    def clean_cpu(self) -> str:
+        return self.cleaned_data["cpu"] or "2"
+
+    def clean_memory(self) -> str:
+        return self.cleaned_data["memory"] or "4Gi"
+
+
+def _to_bool(value: str) -> bool:
+    return value == "true"
+
+
+class ClockForm(forms.Form):
+    """One endpoint for the time controls: a step, or any of pause/speed/profile."""
+
+    paused = forms.TypedChoiceField(
+        choices=[("true", "Pause"), ("false", "Resume")],
+        coerce=_to_bool,
+        required=False,
+        empty_value=None,
+    )
+    speed = forms.TypedChoiceField(
+        choices=SPEED_CHOICES, coerce=float, required=False, empty_value=None
+    )
+    profile = forms.ChoiceField(choices=PROFILE_CHOICES, required=False)
+    step = forms.TypedChoiceField(
+        label="Step", choices=STEP_CHOICES, coerce=float, required=False, empty_value=None
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if not self.errors and all(
+            data.get(field) in (None, "") for field in ("paused", "speed", "profile", "step")
+        ):
+            raise forms.ValidationError(NOTHING_TO_CHANGE)
+        return data

@@ -1,0 +1,270 @@
+"""The dashboard's HTTP edge: parse input with a form, call one service or selector, render.
+
+The page embeds a snapshot so the diagram draws before the WebSocket connects. Every action
+answers with a small toast partial (what happened, or the service's error text): the diagram
+itself changes only through the WebSocket, like a watch on the API server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+
+from django.conf import settings
+from django.forms import Form
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from cluster import forms, selectors, services
+from cluster.models import Cluster, KubeObject
+
+PARTIALS = "cluster/partials.html"
+DESCRIBE_KINDS = {
+    "pod": "Pod",
+    "node": "Node",
+    "deployment": "Deployment",
+    "replicaset": "ReplicaSet",
+}
+#: action in the URL -> (service name, toast text)
+NODE_ACTIONS = {
+    "power-off": ("node_power_off", "{node} powered off"),
+    "power-on": ("node_power_on", "{node} powered on"),
+    "cordon": ("node_cordon", "{node} cordoned"),
+    "uncordon": ("node_uncordon", "{node} uncordoned"),
+    "remove": ("node_remove", "{node} removed"),
+}
+STEP_NEEDS_PAUSE = "Pause the clock first: Step advances a paused cluster"
+ClusterView = Callable[..., HttpResponse]
+
+
+# --- responses --------------------------------------------------------------------------------
+
+
+def toast(
+    request: HttpRequest,
+    message: str,
+    *,
+    error: bool = False,
+    details: list[str] | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {"message": message, "error": error, "details": details or []}
+    return render(request, f"{PARTIALS}#toast", context, status=status)
+
+
+def form_error_toast(
+    request: HttpRequest, form: Form, message: str = "Please correct the input"
+) -> HttpResponse:
+    details = []
+    for field, errors in form.errors.items():
+        label = form[field].label if field in form.fields else ""
+        details += [f"{label}: {error}" if label else error for error in errors]
+    return toast(request, message, error=True, details=details, status=422)
+
+
+def service_error_toast(request: HttpRequest, err: services.ServiceError) -> HttpResponse:
+    details = [f"{c['field']}: {c['message']}" for c in err.causes if c.get("field")]
+    return toast(request, str(err), error=True, details=details, status=err.code)
+
+
+def cluster_action(view: ClusterView) -> ClusterView:
+    """POST only: look the cluster up and turn service errors into an error toast."""
+
+    @require_POST
+    @wraps(view)
+    def wrapper(request: HttpRequest, name: str, **kwargs: str) -> HttpResponse:
+        try:
+            cluster = selectors.cluster_get(name=name)
+        except Cluster.DoesNotExist:
+            return toast(request, f'cluster "{name}" not found', error=True, status=404)
+        try:
+            return view(request, cluster, **kwargs)
+        except services.ServiceError as err:
+            return service_error_toast(request, err)
+
+    return wrapper
+
+
+def _cluster_or_404(name: str) -> Cluster:
+    try:
+        return selectors.cluster_get(name=name)
+    except Cluster.DoesNotExist:
+        raise Http404(f'cluster "{name}" not found') from None
+
+
+# --- pages and panels -------------------------------------------------------------------------
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    names = [c.name for c in selectors.cluster_list()]
+    if names:
+        return redirect("cluster:dashboard", name="demo" if "demo" in names else names[0])
+    return render(request, "cluster/index.html")
+
+
+@require_POST
+def demo_create(request: HttpRequest) -> HttpResponse:
+    """The empty page's button: create (and settle) the demo cluster, then open it."""
+    try:
+        cluster = services.demo_cluster_ensure()
+    except services.ServiceError as err:
+        return render(request, "cluster/index.html", {"error": str(err)}, status=err.code)
+    return redirect("cluster:dashboard", name=cluster.name)
+
+
+def _dashboard_context(snapshot: dict, *, live: bool) -> dict:
+    return {
+        "snapshot": snapshot,
+        "cluster_name": snapshot["cluster"]["name"],
+        "live": live,
+        "speed_value": f"{float(snapshot['cluster']['speed']):g}",
+        "speeds": forms.SPEED_CHOICES,
+        "profiles": forms.PROFILE_CHOICES,
+        "steps": forms.STEP_CHOICES,
+        "deployment_form": forms.DeploymentCreateForm(),
+        "node_form": forms.NodeAddForm(),
+    }
+
+
+@require_GET
+def dashboard(request: HttpRequest, name: str) -> HttpResponse:
+    cluster = _cluster_or_404(name)
+    context = _dashboard_context(selectors.snapshot(cluster=cluster), live=True)
+    context["clusters"] = selectors.cluster_list()
+    context["events"] = selectors.events_table(cluster=cluster)
+    return render(request, "cluster/dashboard.html", context)
+
+
+@require_GET
+def fixture_dashboard(request: HttpRequest, fixture: str) -> HttpResponse:
+    """Development only: the page drawn from ``tests/fixtures/<fixture>.json``, no WebSocket."""
+    path = Path(settings.BASE_DIR) / "tests" / "fixtures" / f"{fixture}.json"
+    if not settings.DEBUG or not path.is_file():
+        raise Http404("fixtures are served only with DEBUG on")
+    context = _dashboard_context(json.loads(path.read_text()), live=False)
+    return render(request, "cluster/dashboard.html", context)
+
+
+@require_GET
+def events(request: HttpRequest, name: str) -> HttpResponse:
+    cluster = _cluster_or_404(name)
+    rows = selectors.events_table(cluster=cluster)
+    return render(request, f"{PARTIALS}#event-rows", {"events": rows})
+
+
+@require_GET
+def describe(
+    request: HttpRequest, name: str, kind: str, namespace: str, obj_name: str
+) -> HttpResponse:
+    kind_name = DESCRIBE_KINDS.get(kind.lower())
+    context = {
+        "kind": kind_name or kind,
+        "namespace": "" if namespace == "_" else namespace,
+        "name": obj_name,
+    }
+    try:
+        if kind_name is None:
+            raise KubeObject.DoesNotExist
+        cluster = selectors.cluster_get(name=name)
+        context["text"] = selectors.describe(
+            cluster=cluster, kind=kind_name, namespace=context["namespace"], name=obj_name
+        )
+    except (Cluster.DoesNotExist, KubeObject.DoesNotExist):
+        return render(request, f"{PARTIALS}#describe", context, status=404)
+    return render(request, f"{PARTIALS}#describe", context)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@cluster_action
+def clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    form = forms.ClockForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    data = form.cleaned_data
+    if data["step"] is not None:
+        if not cluster.paused:
+            return toast(request, STEP_NEEDS_PAUSE, error=True, status=409)
+        services.cluster_step(cluster=cluster, seconds=data["step"])
+        return toast(request, f"Stepping {data['step']:g} simulated s")
+    cluster = services.cluster_clock_update(
+        cluster=cluster, speed=data["speed"], paused=data["paused"], profile=data["profile"] or None
+    )
+    state = "paused" if cluster.paused else "running"
+    return toast(request, f"Clock {state} at {cluster.speed:g}x, {cluster.profile} timings")
+
+
+@cluster_action
+def deployment_create(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    form = forms.DeploymentCreateForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    data = form.cleaned_data
+    try:
+        services.deployment_create(
+            cluster=cluster,
+            name=data["name"],
+            image=data["image"],
+            replicas=data["replicas"],
+            cpu_request=data["cpu_request"] or None,
+            memory_request=data["memory_request"] or None,
+        )
+    except services.ServiceError as err:
+        if form.add_service_causes(err.causes):
+            return form_error_toast(request, form, message=str(err))
+        raise
+    return toast(request, f"deployment {data['name']} created with {data['replicas']} replicas")
+
+
+@cluster_action
+def deployment_scale(
+    request: HttpRequest, cluster: Cluster, namespace: str, deployment: str
+) -> HttpResponse:
+    form = forms.ScaleForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    replicas = form.cleaned_data["replicas"]
+    services.deployment_scale(
+        cluster=cluster, namespace=namespace, name=deployment, replicas=replicas
+    )
+    return toast(request, f"deployment {deployment} scaled to {replicas}")
+
+
+@cluster_action
+def deployment_delete(
+    request: HttpRequest, cluster: Cluster, namespace: str, deployment: str
+) -> HttpResponse:
+    services.deployment_delete(cluster=cluster, namespace=namespace, name=deployment)
+    return toast(request, f"deployment {deployment} deleted")
+
+
+@cluster_action
+def node_add(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    form = forms.NodeAddForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    data = form.cleaned_data
+    machine = services.node_add(
+        cluster=cluster, name=data["name"], cpu=data["cpu"], memory=data["memory"]
+    )
+    return toast(request, f"{machine.name} added: its kubelet registers the node")
+
+
+@cluster_action
+def node_action(request: HttpRequest, cluster: Cluster, node: str, action: str) -> HttpResponse:
+    if action not in NODE_ACTIONS:
+        return toast(request, f'unknown node action "{action}"', error=True, status=404)
+    service_name, done = NODE_ACTIONS[action]
+    getattr(services, service_name)(cluster=cluster, name=node)
+    return toast(request, done.format(node=node))
+
+
+@cluster_action
+def pod_delete(request: HttpRequest, cluster: Cluster, namespace: str, pod: str) -> HttpResponse:
+    remaining = services.pod_delete(cluster=cluster, namespace=namespace, name=pod)
+    return toast(request, f"pod {pod} {'is terminating' if remaining else 'deleted'}")
