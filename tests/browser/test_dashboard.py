@@ -1,0 +1,65 @@
+"""The teacher's demo in real Chromium: open the dashboard, power off a node by clicking, watch
+its pods come back on the other nodes. Screenshots are kept in test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from cluster import services
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+def running_on(page: Page, node: str) -> int:
+    return page.locator(f'[data-testid=node][data-name="{node}"] [data-testid=pod][data-state=Running]').count()
+
+
+def test_power_off_a_node_and_watch_the_pods_move(page: Page, stack) -> None:
+    cluster = services.demo_cluster_ensure(name="demo")
+    services.cluster_clock_update(cluster=cluster, speed=60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    page.goto(f"{stack.url}/")
+    expect(page.locator("[data-testid=connection]")).to_have_attribute("data-state", "live")
+    pods = page.locator("[data-testid=node] [data-testid=pod][data-state=Running]")
+    expect(pods).to_have_count(6)
+    expect(page.locator('[data-testid=node][data-name="node-2"] [data-testid=pod]')).to_have_count(2)
+    page.screenshot(path=str(SHOTS / "dashboard-healthy.png"))
+
+    page.locator('[data-testid=node][data-name="node-2"]').click()
+    page.get_by_role("button", name="Power off").click()
+    expect(page.locator(".toast")).to_contain_text("node-2 powered off")
+
+    node2 = page.locator('[data-testid=node][data-name="node-2"]')
+    expect(node2).to_have_attribute("data-state", "PoweredOff", timeout=10_000)
+    # Classroom timings at 60x: NotReady after the grace period, eviction after the toleration.
+    expect(node2.locator("[data-testid=pod][data-state=Terminating]")).to_have_count(2, timeout=60_000)
+    # The ReplicaSet replaces them; the scheduler binds the replacements to the live nodes.
+    elsewhere = page.locator(
+        '[data-testid=node]:not([data-name="node-2"]) [data-testid=pod][data-state=Running]'
+    )
+    expect(elsewhere).to_have_count(6, timeout=60_000)
+    expect(pods).to_have_count(6)
+    assert running_on(page, "node-1") + running_on(page, "node-3") == 6
+    expect(page.locator("[data-testid=events]")).to_contain_text("TaintManagerEviction")
+    page.screenshot(path=str(SHOTS / "dashboard-node-lost.png"))
+
+    page.get_by_role("button", name="Power on").click()
+    expect(node2).to_have_attribute("data-state", "Ready", timeout=60_000)
+    expect(node2.locator("[data-testid=pod]")).to_have_count(0, timeout=60_000)
+    page.screenshot(path=str(SHOTS / "dashboard-recovered.png"))
+
+
+def test_bad_input_shows_an_error_not_a_crash(page: Page, stack) -> None:
+    """A deployment name that is not DNS-1123 gets the validation message in a toast."""
+    services.demo_cluster_ensure(name="demo", settle=False)
+    page.goto(f"{stack.url}/clusters/demo/")
+    page.get_by_text("Create a deployment").click()
+    page.get_by_label("Name").fill("Bad_Name")
+    page.get_by_role("button", name="Create Deployment").click()
+    expect(page.locator(".toast.error")).to_contain_text("Name:")

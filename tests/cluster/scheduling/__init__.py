@@ -1,0 +1,1 @@
+"""Pure tests of cluster.scheduling: no database, no Django."""
