@@ -7,12 +7,16 @@ carry the resourceVersion so each consumer can forward them in order (see consum
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import connection, transaction
+
+from cluster import timings
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,8 @@ def clock_message(cluster: Any) -> dict:
         "speed": cluster.speed,
         "paused": cluster.paused,
         "profile": cluster.profile,
+        "timings": cluster.timings,
+        "timingsKey": timings.signature(cluster.profile, cluster.timings),
         "components": cluster.components,
     }
 
@@ -81,10 +87,35 @@ def _send(cluster_id: int, messages: list[dict]) -> None:
         return
     for start in range(0, len(messages), CHUNK):
         try:
-            async_to_sync(layer.group_send)(
+            _run_sync(
+                layer.group_send,
                 group_name(cluster_id),
                 {"type": "cluster.messages", "messages": messages[start : start + CHUNK]},
             )
         except Exception:
             # Browsers recover: the consumer fills gaps from the change log on the next delta.
             logger.exception("broadcast to cluster %s failed", cluster_id)
+
+
+def _run_sync(func: Any, *args: Any) -> None:
+    """``async_to_sync(func)(*args)``, also from sync code that runs inside an event loop's
+    thread (a sync library driving its own loop, such as Playwright's sync API in the browser
+    tests), where async_to_sync refuses to run: there it runs on a short-lived thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        async_to_sync(func)(*args)
+        return
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            async_to_sync(func)(*args)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="broadcast")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]

@@ -144,3 +144,31 @@ class ClockForm(forms.Form):
         ):
             raise forms.ValidationError(NOTHING_TO_CHANGE)
         return data
+
+
+class TimingsForm(forms.Form):
+    """Per-cluster timing overrides: one number of seconds per timing (empty = the profile's).
+
+    Shape only (a number, 0 to one day); the service checks the combination (renew interval
+    inside the lease duration, back-off below its cap) and names the field that is wrong.
+    """
+
+    reset = forms.BooleanField(required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        for key, (label, _models) in timings.DESCRIPTIONS.items():
+            self.fields[key] = forms.FloatField(
+                label=label, required=False, min_value=0, max_value=timings.MAX_SECONDS
+            )
+
+    def overrides(self, profile: str) -> dict[str, float]:
+        """The values that differ from ``profile``'s (what the cluster stores)."""
+        if self.cleaned_data.get("reset"):
+            return {}
+        base = timings.TIMING_PROFILES.get(profile, timings.CLASSROOM)
+        return {
+            key: value
+            for key in timings.DESCRIPTIONS
+            if (value := self.cleaned_data.get(key)) is not None and value != base[key]
+        }

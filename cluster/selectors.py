@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from cluster import broadcast, k8s, presenters
+from cluster import broadcast, k8s, presenters, timings
 from cluster.models import Change, Cluster, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
@@ -40,7 +40,12 @@ def snapshot(*, cluster: Cluster) -> dict:
     objects.extend(presenters.view(body) for body in reversed(events))
     clock = broadcast.clock_message(cluster)
     clock.pop("type")
-    return {"type": "snapshot", "rv": rv, "cluster": {"name": cluster.name, **clock}, "objects": objects}
+    return {
+        "type": "snapshot",
+        "rv": rv,
+        "cluster": {"name": cluster.name, **clock},
+        "objects": objects,
+    }
 
 
 def changes_since(*, cluster_id: int, rv: int, limit: int = 2000) -> list[dict] | None:
@@ -50,7 +55,11 @@ def changes_since(*, cluster_id: int, rv: int, limit: int = 2000) -> list[dict] 
         return None
     return [
         broadcast.delta_message(
-            rv=c.rv, change=c.type, actor=c.actor, sim_time=c.sim_time, view=presenters.view(c.object)
+            rv=c.rv,
+            change=c.type,
+            actor=c.actor,
+            sim_time=c.sim_time,
+            view=presenters.view(c.object),
         )
         for c in Change.objects.filter(cluster_id=cluster_id, rv__gt=rv).order_by("rv")[:limit]
     ]
@@ -68,7 +77,9 @@ def events_table(*, cluster: Cluster, limit: int = 200) -> list[dict]:
         involved = view["involved"]
         rows.append(
             {
-                "lastSeen": k8s.human_duration(cluster.sim_now - (view["lastTimestamp"] or cluster.sim_now)),
+                "lastSeen": k8s.human_duration(
+                    cluster.sim_now - (view["lastTimestamp"] or cluster.sim_now)
+                ),
                 "type": view["type"],
                 "reason": view["reason"],
                 "object": f"{(involved['kind'] or '').lower()}/{involved['name']}",
@@ -135,9 +146,13 @@ def describe(*, cluster: Cluster, kind: str, namespace: str, name: str) -> str:
         lines.append(f"  {'Type':<8} {'Reason':<20} {'Age':<6} {'From':<28} Message")
         lines.append(f"  {'----':<8} {'------':<20} {'---':<6} {'----':<28} -------")
         for ev in events:
-            age = k8s.human_duration(cluster.sim_now - (k8s.parse_time(ev.get("lastTimestamp")) or cluster.sim_now))
+            age = k8s.human_duration(
+                cluster.sim_now - (k8s.parse_time(ev.get("lastTimestamp")) or cluster.sim_now)
+            )
             frm = ev.get("source", {}).get("component", "")
-            lines.append(f"  {ev.get('type', ''):<8} {ev.get('reason', ''):<20} {age:<6} {frm:<28} {ev.get('message', '')}")
+            lines.append(
+                f"  {ev.get('type', ''):<8} {ev.get('reason', ''):<20} {age:<6} {frm:<28} {ev.get('message', '')}"
+            )
     return "\n".join(lines)
 
 
@@ -153,12 +168,18 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
         lines.append(
             f"{'Status:':<16}Terminating (lasts {k8s.human_duration(max(cluster.sim_now - (k8s.parse_time(meta['deletionTimestamp']) or cluster.sim_now), 0))})"
         )
-        lines.append(f"{'Termination Grace Period:':<26}{meta.get('deletionGracePeriodSeconds', 30)}s")
+        lines.append(
+            f"{'Termination Grace Period:':<26}{meta.get('deletionGracePeriodSeconds', 30)}s"
+        )
     else:
         lines.append(f"{'Status:':<16}{status.get('phase', 'Pending')}")
     lines.append(f"{'IP:':<16}{status.get('podIP', '')}")
     ref = k8s.controller_of(body)
-    lines.append(f"{'Controlled By:':<16}{ref['kind']}/{ref['name']}" if ref else f"{'Controlled By:':<16}<none>")
+    lines.append(
+        f"{'Controlled By:':<16}{ref['kind']}/{ref['name']}"
+        if ref
+        else f"{'Controlled By:':<16}<none>"
+    )
     lines.append("Containers:")
     statuses = {cs["name"]: cs for cs in status.get("containerStatuses") or []}
     for c in spec.get("containers") or []:
@@ -192,7 +213,11 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
     lines.append(f"{'Node-Selectors:':<26}{_kv(spec.get('nodeSelector'))}")
     tols = []
     for t in spec.get("tolerations") or []:
-        text = t.get("key", "") + (f"={t['value']}" if t.get("value") else "") + (f":{t['effect']}" if t.get("effect") else "")
+        text = (
+            t.get("key", "")
+            + (f"={t['value']}" if t.get("value") else "")
+            + (f":{t['effect']}" if t.get("effect") else "")
+        )
         text += f" op={t.get('operator', 'Equal')}"
         if t.get("tolerationSeconds") is not None:
             text += f" for {t['tolerationSeconds']}s"
@@ -203,14 +228,17 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
 
 def _describe_node(body: dict) -> list[str]:
     spec, status = body.get("spec", {}), body.get("status", {})
-    taints = [f"{t['key']}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}" for t in spec.get("taints") or []]
+    taints = [
+        f"{t['key']}" + (f"={t['value']}" if t.get("value") else "") + f":{t.get('effect')}"
+        for t in spec.get("taints") or []
+    ]
     lines = _indent_block("Taints:", "\n".join(taints) or "<none>")
     lines.append(f"{'Unschedulable:':<16}{'true' if spec.get('unschedulable') else 'false'}")
     lines.append("Conditions:")
     lines.append(f"  {'Type':<16}{'Status':<9}{'LastHeartbeatTime':<22}{'Reason':<28}Message")
     for cond in status.get("conditions") or []:
         lines.append(
-            f"  {cond['type']:<16}{cond['status']:<9}{str(cond.get('lastHeartbeatTime') or ''):<22}"
+            f"  {cond['type']:<16}{cond['status']:<9}{cond.get('lastHeartbeatTime') or ''!s:<22}"
             f"{cond.get('reason', ''):<28}{cond.get('message', '')}"
         )
     lines.append("Capacity:")
@@ -234,7 +262,9 @@ def _describe_workload(body: dict) -> list[str]:
         lines.append(f"{'StrategyType:':<16}{strategy.get('type')}")
         ru = strategy.get("rollingUpdate") or {}
         if ru:
-            lines.append(f"RollingUpdateStrategy:  {ru.get('maxUnavailable')} max unavailable, {ru.get('maxSurge')} max surge")
+            lines.append(
+                f"RollingUpdateStrategy:  {ru.get('maxUnavailable')} max unavailable, {ru.get('maxSurge')} max surge"
+            )
     lines.append("Pod Template:")
     for c in spec.get("template", {}).get("spec", {}).get("containers") or []:
         lines.append(f"  {c['name']}:")
@@ -250,7 +280,11 @@ def _describe_workload(body: dict) -> list[str]:
 def deployments(*, cluster: Cluster) -> list[dict]:
     """Rows for the workloads panel (``kubectl get deploy``: READY, UP-TO-DATE, AVAILABLE)."""
     rows = []
-    for body in KubeObject.objects.filter(cluster=cluster, kind="Deployment").order_by("namespace", "name").values_list("body", flat=True):
+    for body in (
+        KubeObject.objects.filter(cluster=cluster, kind="Deployment")
+        .order_by("namespace", "name")
+        .values_list("body", flat=True)
+    ):
         view = presenters.deployment_view(body)
         view["readyText"] = f"{view['readyReplicas']}/{view['replicas']}"
         rows.append(view)
@@ -258,10 +292,37 @@ def deployments(*, cluster: Cluster) -> list[dict]:
 
 
 def machine_state(*, cluster: Cluster, name: str) -> dict | None:
-    body = KubeObject.objects.filter(cluster=cluster, kind="Machine", name=name).values_list("body", flat=True).first()
+    body = (
+        KubeObject.objects.filter(cluster=cluster, kind="Machine", name=name)
+        .values_list("body", flat=True)
+        .first()
+    )
     return presenters.machine_view(body) if body else None
 
 
 def node_unschedulable(*, cluster: Cluster, name: str) -> bool:
-    body = KubeObject.objects.filter(cluster=cluster, kind="Node", name=name).values_list("body", flat=True).first()
+    body = (
+        KubeObject.objects.filter(cluster=cluster, kind="Node", name=name)
+        .values_list("body", flat=True)
+        .first()
+    )
     return bool(body and body.get("spec", {}).get("unschedulable"))
+
+
+def timings_table(*, cluster: Cluster) -> list[dict]:
+    """Every timing of the cluster: its effective value, the profile's, and whether overridden."""
+    profile = timings.TIMING_PROFILES.get(cluster.profile, timings.CLASSROOM)
+    effective = timings.resolve(cluster.profile, cluster.timings)
+    rows = []
+    for key, (label, models) in timings.DESCRIPTIONS.items():
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "models": models,
+                "value": effective[key],
+                "default": profile[key],
+                "overridden": key in (cluster.timings or {}) and effective[key] != profile[key],
+            }
+        )
+    return rows

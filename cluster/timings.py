@@ -7,6 +7,7 @@ value can be overridden per cluster (``Cluster.timings``).
 
 from __future__ import annotations
 
+import math
 from typing import TypedDict
 
 
@@ -62,6 +63,102 @@ TIMING_PROFILES: dict[str, Timings] = {"kubernetes": KUBERNETES, "classroom": CL
 MIN_SPEED = 0.25
 MAX_SPEED = 60.0
 SPEEDS = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+
+
+#: key -> (what the dashboard calls it, the Kubernetes setting it models)
+DESCRIPTIONS: dict[str, tuple[str, str]] = {
+    "lease_duration": ("Node lease duration", "kubelet nodeLeaseDurationSeconds"),
+    "lease_renew_interval": ("Lease renew interval", "kubelet: 0.25 x lease duration"),
+    "node_status_report_frequency": (
+        "Unchanged node status posted every",
+        "kubelet nodeStatusReportFrequency",
+    ),
+    "node_monitor_grace_period": (
+        "Node monitor grace period (Ready -> Unknown)",
+        "kube-controller-manager --node-monitor-grace-period",
+    ),
+    "node_startup_grace_period": (
+        "Node startup grace period",
+        "kube-controller-manager --node-startup-grace-period",
+    ),
+    "node_monitor_period": (
+        "Node monitor period",
+        "kube-controller-manager --node-monitor-period",
+    ),
+    "default_toleration_seconds": (
+        "Not-ready / unreachable toleration",
+        "kube-apiserver --default-not-ready-toleration-seconds",
+    ),
+    "termination_grace_period": (
+        "Pod termination grace period",
+        "pod terminationGracePeriodSeconds default",
+    ),
+    "container_stop_seconds": ("Container exit after SIGTERM", "simulated application"),
+    "image_pull_seconds": ("Image pull", "simulated registry"),
+    "container_start_seconds": ("Container create + start", "simulated runtime"),
+    "scheduler_backoff_initial": ("Scheduler back-off, first", "podInitialBackoffSeconds"),
+    "scheduler_backoff_max": ("Scheduler back-off, max", "podMaxBackoffSeconds"),
+    "unschedulable_flush_seconds": (
+        "Unschedulable pods retried after",
+        "podMaxInUnschedulablePodsDuration",
+    ),
+    "event_ttl": ("Event time to live", "kube-apiserver --event-ttl"),
+}
+
+#: Periods a controller loops on: zero would make the simulation spin.
+MUST_BE_POSITIVE = frozenset(
+    {
+        "lease_duration",
+        "lease_renew_interval",
+        "node_status_report_frequency",
+        "node_monitor_grace_period",
+        "node_startup_grace_period",
+        "node_monitor_period",
+        "scheduler_backoff_initial",
+        "scheduler_backoff_max",
+        "unschedulable_flush_seconds",
+        "event_ttl",
+    }
+)
+MAX_SECONDS = 86400.0
+
+
+def override_errors(profile: str, overrides: dict) -> dict[str, str]:
+    """Why these overrides cannot apply on top of ``profile``: {key: message}, empty if fine.
+
+    Each value must be a number of seconds in [0, 1 day] (periods strictly positive), and the
+    result must still make sense as Kubernetes requires it: the kubelet renews its lease well
+    inside the lease duration, and the back-off's first step is not above its cap.
+    """
+    errors: dict[str, str] = {}
+    for key, value in overrides.items():
+        if key not in KUBERNETES:
+            errors[key] = "unknown timing"
+            continue
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            errors[key] = "must be a number of seconds"
+            continue
+        if not math.isfinite(number) or number < 0 or number > MAX_SECONDS:
+            errors[key] = f"must be between 0 and {MAX_SECONDS:g} seconds"
+        elif number == 0 and key in MUST_BE_POSITIVE:
+            errors[key] = "must be greater than 0"
+    if errors:
+        return errors
+    t = resolve(profile, overrides)
+    if t["lease_renew_interval"] >= t["lease_duration"]:
+        errors["lease_renew_interval"] = "must be shorter than the lease duration"
+    if t["scheduler_backoff_initial"] > t["scheduler_backoff_max"]:
+        errors["scheduler_backoff_initial"] = "must not exceed the maximum back-off"
+    return errors
+
+
+def signature(profile: str, overrides: dict | None) -> str:
+    """A short text that changes whenever the profile or the overrides do (the dashboard
+    compares the one in clock messages with its Timings panel's to know when to reload it)."""
+    items = sorted((overrides or {}).items())
+    return profile + ";" + ",".join(f"{key}={float(value)!r}" for key, value in items)
 
 
 def resolve(profile: str, overrides: dict | None) -> Timings:

@@ -19,6 +19,8 @@ urlpatterns = [
         name="describe",
     ),
     path("clusters/<slug:name>/clock/", views.clock, name="clock"),
+    path("clusters/<slug:name>/timings/", views.timings_panel, name="timings"),
+    path("clusters/<slug:name>/timings/update/", views.timings_update, name="timings-update"),
     path("clusters/<slug:name>/deployments/", views.deployment_create, name="deployment-create"),
     path(
         "clusters/<slug:name>/deployments/<str:namespace>/<str:deployment>/scale/",

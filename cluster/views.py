@@ -18,7 +18,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cluster import forms, selectors, services
+from cluster import forms, selectors, services, timings
 from cluster.models import Cluster, KubeObject
 
 PARTIALS = "cluster/partials.html"
@@ -136,6 +136,7 @@ def dashboard(request: HttpRequest, name: str) -> HttpResponse:
     context = _dashboard_context(selectors.snapshot(cluster=cluster), live=True)
     context["clusters"] = selectors.cluster_list()
     context["events"] = selectors.events_table(cluster=cluster)
+    context.update(_timings_context(cluster))
     return render(request, "cluster/dashboard.html", context)
 
 
@@ -197,6 +198,56 @@ def clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     )
     state = "paused" if cluster.paused else "running"
     return toast(request, f"Clock {state} at {cluster.speed:g}x, {cluster.profile} timings")
+
+
+@require_GET
+def timings_panel(request: HttpRequest, name: str) -> HttpResponse:
+    cluster = _cluster_or_404(name)
+    return render(request, f"{PARTIALS}#timings", _timings_context(cluster))
+
+
+def _timings_context(cluster: Cluster, form: forms.TimingsForm | None = None) -> dict:
+    rows = selectors.timings_table(cluster=cluster)
+    if form is not None and form.is_bound:  # keep what the user typed next to its error
+        for row in rows:
+            row["value"] = form.data.get(row["key"], row["value"])
+            row["error"] = " ".join(form.errors.get(row["key"], []))
+    overridden = sum(1 for row in rows if row["overridden"])
+    return {
+        "cluster_name": cluster.name,
+        "timings": rows,
+        "overridden": overridden,
+        "profile": cluster.profile,
+        "timings_key": timings.signature(cluster.profile, cluster.timings),
+    }
+
+
+@cluster_action
+def timings_update(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """Apply the timing overrides (or reset to the profile); answers a toast and the panel."""
+    form = forms.TimingsForm(request.POST)
+    if form.is_valid():
+        try:
+            cluster = services.cluster_clock_update(
+                cluster=cluster, timing_overrides=form.overrides(cluster.profile)
+            )
+        except services.ServiceError as err:
+            for cause in err.causes:
+                if cause.get("field") in form.fields:
+                    form.add_error(cause["field"], cause["message"])
+            response = form_error_toast(request, form, "Timings not applied")
+        else:
+            n = len(cluster.timings)
+            message = f"Timings: {cluster.profile} profile" + (
+                f" with {n} override{'s' if n != 1 else ''}" if n else ", no overrides"
+            )
+            response = toast(request, message)
+            form = None
+    else:
+        response = form_error_toast(request, form)
+    panel = render(request, f"{PARTIALS}#timings", {**_timings_context(cluster, form), "oob": True})
+    response.content += panel.content
+    return response
 
 
 @cluster_action

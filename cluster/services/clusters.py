@@ -124,8 +124,12 @@ def cluster_clock_update(
     timing_overrides: dict | None = None,
     wall_now: float | None = None,
 ) -> Cluster:
-    """Change speed, pause/resume or the timing profile. The clock is re-anchored at the
-    current wall time so a change never makes simulated time jump."""
+    """Change speed, pause/resume, the timing profile or the per-cluster timing overrides.
+
+    The clock is re-anchored at the current wall time so a change never makes simulated time
+    jump. Switching to another profile clears the overrides (unless new ones come with it), so
+    "Kubernetes defaults" always means the real values. Overrides replace the previous set.
+    """
     now = time.time() if wall_now is None else wall_now
     with transaction.atomic():
         cluster = Cluster.objects.select_for_update().get(pk=cluster.pk)
@@ -134,12 +138,16 @@ def cluster_clock_update(
             cluster.speed = float(speed)
         if profile is not None:
             _check_profile(profile)
+            if profile != cluster.profile and timing_overrides is None:
+                timing_overrides = {}  # a new profile starts from its own values
             cluster.profile = profile
         if timing_overrides is not None:
-            known = timings.TIMING_PROFILES["kubernetes"].keys()
-            bad = [k for k, v in timing_overrides.items() if k not in known or float(v) < 0]
-            if bad:
-                raise Invalid(f"unknown or negative timing(s): {', '.join(sorted(bad))}")
+            errors = timings.override_errors(cluster.profile, timing_overrides)
+            if errors:
+                raise Invalid(
+                    "invalid timings: " + ", ".join(f"{k} {m}" for k, m in sorted(errors.items())),
+                    causes=[{"field": k, "message": m} for k, m in sorted(errors.items())],
+                )
             cluster.timings = {k: float(v) for k, v in timing_overrides.items()}
         if paused is not None:
             cluster.paused = bool(paused)

@@ -96,7 +96,9 @@ def deployment_create(
         detail = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
         raise Invalid(f'Deployment.apps "{name}" is invalid: {detail}', causes=causes)
     replicas = _validate_replicas(replicas)
-    container_name = image.rsplit("/", 1)[-1].split(":", maxsplit=1)[0].split("@", maxsplit=1)[0] or "app"
+    container_name = (
+        image.rsplit("/", 1)[-1].split(":", maxsplit=1)[0].split("@", maxsplit=1)[0] or "app"
+    )
     container: dict = {"name": container_name, "image": image}
     if requests:
         container["resources"] = {"requests": requests}

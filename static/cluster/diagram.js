@@ -1311,6 +1311,14 @@ class Dashboard {
   onClock(clock) {
     this.clock.update(clock);
     if (clock.components) this.diagram.renderComponents(clock.components);
+    // The profile or the overrides changed (in another browser, or through the profile
+    // selector): reload the Timings panel, unless the user is typing in it. A panel this
+    // browser just redrew from its own Apply already carries the new key.
+    const panel = document.getElementById("timings-panel");
+    if (clock.timingsKey !== undefined && panel && panel.dataset.timingsKey !== clock.timingsKey
+        && !panel.contains(document.activeElement)) {
+      document.body.dispatchEvent(new CustomEvent("timings-changed"));
+    }
   }
 
   onDelta(delta) {

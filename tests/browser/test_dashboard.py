@@ -16,7 +16,9 @@ SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
 def running_on(page: Page, node: str) -> int:
-    return page.locator(f'[data-testid=node][data-name="{node}"] [data-testid=pod][data-state=Running]').count()
+    return page.locator(
+        f'[data-testid=node][data-name="{node}"] [data-testid=pod][data-state=Running]'
+    ).count()
 
 
 def test_power_off_a_node_and_watch_the_pods_move(page: Page, stack) -> None:
@@ -28,7 +30,9 @@ def test_power_off_a_node_and_watch_the_pods_move(page: Page, stack) -> None:
     expect(page.locator("[data-testid=connection]")).to_have_attribute("data-state", "live")
     pods = page.locator("[data-testid=node] [data-testid=pod][data-state=Running]")
     expect(pods).to_have_count(6)
-    expect(page.locator('[data-testid=node][data-name="node-2"] [data-testid=pod]')).to_have_count(2)
+    expect(page.locator('[data-testid=node][data-name="node-2"] [data-testid=pod]')).to_have_count(
+        2
+    )
     page.screenshot(path=str(SHOTS / "dashboard-healthy.png"))
 
     page.locator('[data-testid=node][data-name="node-2"]').click()
@@ -38,7 +42,9 @@ def test_power_off_a_node_and_watch_the_pods_move(page: Page, stack) -> None:
     node2 = page.locator('[data-testid=node][data-name="node-2"]')
     expect(node2).to_have_attribute("data-state", "PoweredOff", timeout=10_000)
     # Classroom timings at 60x: NotReady after the grace period, eviction after the toleration.
-    expect(node2.locator("[data-testid=pod][data-state=Terminating]")).to_have_count(2, timeout=60_000)
+    expect(node2.locator("[data-testid=pod][data-state=Terminating]")).to_have_count(
+        2, timeout=60_000
+    )
     # The ReplicaSet replaces them; the scheduler binds the replacements to the live nodes.
     elsewhere = page.locator(
         '[data-testid=node]:not([data-name="node-2"]) [data-testid=pod][data-state=Running]'
@@ -63,3 +69,28 @@ def test_bad_input_shows_an_error_not_a_crash(page: Page, stack) -> None:
     page.get_by_label("Name").fill("Bad_Name")
     page.get_by_role("button", name="Create Deployment").click()
     expect(page.locator(".toast.error")).to_contain_text("Name:")
+
+
+def test_timings_are_editable_per_cluster(page: Page, stack) -> None:
+    """The Timings panel applies an override, marks it, and refuses a nonsensical one."""
+    cluster = services.demo_cluster_ensure(name="demo", settle=False)
+    page.goto(f"{stack.url}/clusters/demo/")
+    page.locator("#timings-title").click()
+    toleration = page.get_by_label("Not-ready / unreachable toleration")
+    expect(toleration).to_have_value("20.0")
+    toleration.fill("10")
+    page.get_by_role("button", name="Apply timings").click()
+    expect(page.locator(".toast")).to_contain_text("classroom profile with 1 override")
+    expect(page.locator(".timing-overridden")).to_contain_text("was 20.0")
+    cluster.refresh_from_db()
+    assert cluster.timings == {"default_toleration_seconds": 10.0}
+
+    page.get_by_label("Lease renew interval").fill("60")
+    page.get_by_role("button", name="Apply timings").click()
+    expect(page.locator(".toast.error")).to_contain_text("must be shorter than the lease duration")
+    expect(page.get_by_label("Lease renew interval")).to_have_attribute("aria-invalid", "true")
+    page.screenshot(path=str(SHOTS / "dashboard-timings.png"))
+
+    page.get_by_role("button", name="Reset to profile").click()
+    expect(page.locator(".toast")).to_contain_text("no overrides")
+    expect(page.get_by_label("Not-ready / unreachable toleration")).to_have_value("20.0")

@@ -474,3 +474,97 @@ def test_step_advances_a_paused_clock(client: Client, cluster: Cluster) -> None:
     assert is_toast(response, "Stepping 10 simulated s")
     cluster.refresh_from_db()
     assert cluster.step_pending == 10.0
+
+
+# --- timings -----------------------------------------------------------------------------------
+
+
+def test_dashboard_lists_every_timing_with_its_profile_value(
+    client: Client, cluster: Cluster
+) -> None:
+    body = client.get(f"{BASE}/").content.decode()
+
+    assert 'data-testid="timings"' in body
+    assert 'name="default_toleration_seconds" value="20.0"' in body  # classroom profile
+    assert "--node-monitor-grace-period" in body
+
+
+def test_timings_apply_only_what_differs_from_the_profile(client: Client, cluster: Cluster) -> None:
+    response = post(
+        client,
+        f"{BASE}/timings/update/",
+        {
+            "default_toleration_seconds": "10",
+            "node_monitor_grace_period": "15",
+            "image_pull_seconds": "",
+        },
+    )
+
+    assert response.status_code == 200
+    assert is_toast(response, "classroom profile with 1 override")
+    cluster.refresh_from_db()
+    assert cluster.timings == {"default_toleration_seconds": 10.0}
+    body = response.content.decode()
+    assert 'hx-swap-oob="true"' in body  # the panel is redrawn with the new values
+    assert 'name="default_toleration_seconds" value="10.0"' in body
+    assert "was 20.0" in body
+
+
+def test_timings_reset_goes_back_to_the_profile(client: Client, cluster: Cluster) -> None:
+    services.cluster_clock_update(cluster=cluster, timing_overrides={"image_pull_seconds": 9})
+
+    response = post(client, f"{BASE}/timings/update/", {"reset": "on", "image_pull_seconds": "9"})
+
+    assert is_toast(response, "no overrides")
+    cluster.refresh_from_db()
+    assert cluster.timings == {}
+
+
+@pytest.mark.parametrize(
+    ("data", "shown"),
+    [
+        ({"lease_duration": "abc"}, "Node lease duration: Enter a number."),
+        (
+            {"image_pull_seconds": "-1"},
+            "Image pull: Ensure this value is greater than or equal to 0.",
+        ),
+        ({"node_monitor_period": "0"}, "Node monitor period: must be greater than 0"),
+        ({"lease_renew_interval": "12"}, "Lease renew interval: must be shorter than the lease"),
+    ],
+    ids=["not-a-number", "negative", "zero-period", "renew-after-expiry"],
+)
+def test_bad_timings_are_an_error_and_change_nothing(
+    client: Client, cluster: Cluster, data: dict, shown: str
+) -> None:
+    response = post(client, f"{BASE}/timings/update/", data)
+
+    assert response.status_code == 422
+    assert is_toast(response, shown, error=True)
+    assert 'aria-invalid="true"' in response.content.decode()  # the field is marked
+    cluster.refresh_from_db()
+    assert cluster.timings == {}
+
+
+def test_timings_panel_partial(client: Client, cluster: Cluster) -> None:
+    response = client.get(f"{BASE}/timings/")
+
+    assert response.status_code == 200
+    assert 'id="timings-panel"' in response.content.decode()
+    assert "hx-swap-oob" not in response.content.decode()
+
+
+def test_timings_panel_carries_the_key_clock_messages_carry(
+    client: Client, cluster: Cluster
+) -> None:
+    """The page reloads the panel when a clock message's key differs from the panel's: they
+    must agree, or every clock tick would reload it."""
+    from cluster import broadcast
+
+    services.cluster_clock_update(cluster=cluster, timing_overrides={"image_pull_seconds": 9})
+    cluster.refresh_from_db()
+    key = broadcast.clock_message(cluster)["timingsKey"]
+
+    body = client.get(f"{BASE}/timings/").content.decode()
+
+    assert f'data-timings-key="{html.escape(key)}"' in body
+    assert "image_pull_seconds=9.0" in key

@@ -91,10 +91,19 @@ class Command(BaseCommand):
         supervisor.add("daphne", daphne, env)
         supervisor.add(
             "worker",
-            [*celery, "worker", f"--loglevel={celery_log_level}", "--concurrency=2", "-n", "worker@%h"],
+            [
+                *celery,
+                "worker",
+                f"--loglevel={celery_log_level}",
+                "--concurrency=2",
+                "-n",
+                "worker@%h",
+            ],
             env,
         )
-        supervisor.add("beat", [*celery, "beat", f"--loglevel={celery_log_level}", "--schedule", schedule], env)
+        supervisor.add(
+            "beat", [*celery, "beat", f"--loglevel={celery_log_level}", "--schedule", schedule], env
+        )
 
     def _announce_when_listening(self, supervisor: Supervisor, host: str, port: int) -> None:
         daphne = supervisor.children[0]
