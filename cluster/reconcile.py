@@ -76,7 +76,8 @@ def run_controller(cluster: Cluster, ctrl: Controller, now: float, rng: random.R
             Cluster.objects.filter(pk=cluster.pk).values_list("resource_version", flat=True).get()
         )
         keys: dict[str, None] = {}
-        resync_due = ctrl.resync_period and now - state.last_resync >= ctrl.resync_period
+        period = ctrl.resync_after(cluster.pk)
+        resync_due = period and now - state.last_resync >= period
         if created or state.cursor_rv < cluster.compacted_rv or resync_due:
             keys.update(dict.fromkeys(ctrl.all_keys(ctx)))
             state.cursor_rv = head

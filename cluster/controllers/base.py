@@ -4,13 +4,15 @@ A controller names the kinds it watches and maps each change-log entry to work-q
 (``keys_for``), like an informer's event handlers do. The runner (cluster/reconcile.py) hands it
 the keys that changed since its cursor plus the keys whose :class:`~cluster.models.Wakeup` fell
 due, and the controller reconciles each key from the *current* rows. It never relies on having
-seen a particular transition, so a missed or replayed change is harmless, and a periodic full
-resync (``all_keys``) repairs anything else.
+seen a particular transition, so a missed or replayed change is harmless. ``all_keys`` is the
+relist: on a controller's first run, after the change log was compacted past its cursor, and on
+its (long, spread) resync period.
 """
 
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -70,8 +72,19 @@ class Controller:
     component: str = "kube-controller-manager"
     #: Kinds whose changes this controller's informers receive.
     watches: tuple[str, ...] = ()
-    #: Simulated seconds between full resyncs (0: never).
-    resync_period: float = 600.0
+    #: Simulated seconds between full resyncs (0: never; a relist still happens on the first
+    #: run and after compaction). kube-controller-manager's informers resync every
+    #: --min-resync-period (12h) times a random factor in [1, 2); see ``resync_after``.
+    resync_period: float = 12 * 3600.0
+
+    def resync_after(self, cluster_id: int) -> float:
+        """This controller's resync period in this cluster: ``resync_period`` x a factor in
+        [1, 2) fixed per (cluster, controller), as ResyncPeriod() spreads informers so their
+        full passes do not all land in the same tick."""
+        if not self.resync_period:
+            return 0.0
+        spread = zlib.crc32(f"{cluster_id}:{self.name}".encode()) % 1000 / 1000
+        return self.resync_period * (1.0 + spread)
 
     def keys_for(self, change: Change) -> Iterable[str]:
         raise NotImplementedError

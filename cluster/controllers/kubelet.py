@@ -13,6 +13,8 @@ Models the node agent (k8s-reference §1.1, §2):
   events; an image already on the node is "already present on machine") to Running and Ready
   (``Created``, ``Started``), and, for a pod with a deletionTimestamp, ``Killing`` → containers
   exit → terminal phase → the object is removed (the kubelet's final grace-0 delete).
+- Every ``syncFrequency`` (1m) each kubelet re-syncs the pods on its node; its Lease renewals are
+  jittered by up to 4% as component-helpers' lease controller does.
 - A powered-off machine does nothing at all: no Lease renewals, no status, pods left exactly as
   the API last saw them. After a reboot its containers restart (``SandboxChanged``,
   restartCount + 1) and pods deleted meanwhile are finalised at once.
@@ -21,6 +23,7 @@ Models the node agent (k8s-reference §1.1, §2):
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterable
 
 from cluster import k8s
@@ -30,6 +33,8 @@ from cluster.services import store
 from cluster.services.k8s_events import WARNING, event_record
 
 KUBELET_VERSION = "v1.32.4"
+SYNC_FREQUENCY = 60.0  # kubelet syncFrequency (1m)
+LEASE_JITTER = 0.04  # jitter factor of the node lease controller's renew loop
 NODE_LEASE_NS = "kube-node-lease"
 # Simulated image sizes (bytes) for the Pulled event; unknown images get a plausible size.
 IMAGE_SIZES = {"nginx": 72_099_410, "busybox": 2_156_518, "redis": 45_398_342, "httpd": 58_012_880}
@@ -37,6 +42,15 @@ IMAGE_SIZES = {"nginx": 72_099_410, "busybox": 2_156_518, "redis": 45_398_342, "
 
 def actor_for(node_name: str) -> str:
     return f"kubelet/{node_name}"
+
+
+def next_renewal(node_name: str, renewed: float, interval: float) -> float:
+    """When the kubelet renews a Lease last renewed at ``renewed``: component-helpers' lease
+    controller loops with wait.JitterUntil(sync, renewInterval, 0.04, ...), i.e. every interval
+    plus up to 4%. The jitter is a fixed function of (node, renewal) so the schedule needs no
+    stored state and replays identically; nodes that booted together drift apart."""
+    spread = zlib.crc32(f"{node_name}@{renewed:.6f}".encode()) % 10_000 / 10_000
+    return renewed + interval * (1.0 + LEASE_JITTER * spread)
 
 
 def image_size(image: str) -> int:
@@ -127,7 +141,9 @@ class Kubelet(Controller):
     name = "kubelet"
     component = "kubelet"
     watches = ("Machine", "Pod", "Node")
-    resync_period = 60.0  # syncFrequency 1m
+    #: No cluster-wide resync: like each real kubelet, every node re-syncs its own pods every
+    #: syncFrequency (see ``_periodic_pod_sync``), at its own phase.
+    resync_period = 0.0
 
     def keys_for(self, change: Change) -> Iterable[str]:
         if change.kind in ("Machine", "Node"):
@@ -203,12 +219,13 @@ class Kubelet(Controller):
             last = float(node.sim.get("status_posted", 0.0))
             if ready != "True" or ctx.now - last >= ctx.timings["node_status_report_frequency"]:
                 self._post_status(ctx, node, machine, rebooted=False)
-        self._renew_lease(ctx, name, node)
-        renew = ctx.timings["lease_renew_interval"]
+        renewed = self._renew_lease(ctx, name, node)
+        self._periodic_pod_sync(ctx, machine)
         report = (
             float(node.sim.get("status_posted", ctx.now))
             + ctx.timings["node_status_report_frequency"]
         )
+        renew = next_renewal(name, renewed, ctx.timings["lease_renew_interval"]) - ctx.now
         ctx.reschedule(f"machine:{name}", min(ctx.now + renew, max(report, ctx.now + 0.5)))
 
     def _post_status(
@@ -251,7 +268,26 @@ class Kubelet(Controller):
                 host=node.name,
             )
 
-    def _renew_lease(self, ctx: SyncContext, name: str, node: KubeObject) -> None:
+    def _periodic_pod_sync(self, ctx: SyncContext, machine: KubeObject) -> None:
+        """The kubelet's syncFrequency (1m) loop: re-sync this node's pods. A pod that is
+        Running and not being deleted would come out of SyncPod unchanged, so only the others
+        are queued: the pass costs what is unsettled on this node, not the node's pod count."""
+        last = machine.sim.get("pods_synced")
+        if last is not None and ctx.now - float(last) < SYNC_FREQUENCY:
+            return
+        machine.sim["pods_synced"] = ctx.now
+        store.object_sim_update(obj=machine)
+        unsettled = (
+            ctx.objects("Pod")
+            .filter(node_name=machine.name)
+            .exclude(phase="Running", deleting=False)
+            .values_list("namespace", "name")
+        )
+        for namespace, pod_name in unsettled:
+            ctx.wake(f"pod:{namespace}/{pod_name}", ctx.now)
+
+    def _renew_lease(self, ctx: SyncContext, name: str, node: KubeObject) -> float:
+        """Create or renew the node's Lease when its renewal is due; returns its renewTime."""
         lease = ctx.get("Lease", name, NODE_LEASE_NS)
         duration = int(ctx.timings["lease_duration"])
         if lease is None:
@@ -277,12 +313,14 @@ class Kubelet(Controller):
                 },
             }
             store.object_create(cluster=ctx.cluster, body=body, actor=actor_for(name))
-            return
+            return ctx.now
         renewed = k8s.parse_micro_time(lease.spec.get("renewTime")) or 0.0
-        if ctx.now - renewed >= ctx.timings["lease_renew_interval"] - 1e-6:
+        if ctx.now >= next_renewal(name, renewed, ctx.timings["lease_renew_interval"]) - 1e-6:
             lease.spec["renewTime"] = k8s.micro_time(ctx.now)
             lease.spec["leaseDurationSeconds"] = duration
             store.object_update(obj=lease, actor=actor_for(name))
+            return ctx.now
+        return renewed
 
     # --- pods ----------------------------------------------------------------------------------
     def sync_pod(self, ctx: SyncContext, namespace: str, name: str) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 
+from django.db.models import QuerySet
+
 from cluster import k8s
 from cluster.models import Cluster, KubeObject
 from cluster.services import store
@@ -17,6 +19,14 @@ AGGREGATE_WINDOW = 600.0
 
 NORMAL = "Normal"
 WARNING = "Warning"
+
+
+def _same_key(cluster: Cluster, key: str) -> QuerySet[KubeObject]:
+    """Events with this correlation key: a handful at most (one per aggregation window until
+    the TTL expires them). Deliberately without ORDER BY: sorting by stamp made the database
+    walk every Event of the cluster in stamp order looking for the key, so each new Event cost
+    grew with the cluster's history instead of staying one index seek."""
+    return KubeObject.objects.filter(cluster=cluster, kind="Event", search_key=key)
 
 
 def event_record(
@@ -36,10 +46,10 @@ def event_record(
         "|".join((meta.get("uid", ""), reason, message, component, host, type_)).encode()
     ).hexdigest()
     now = cluster.sim_now
-    existing = (
-        KubeObject.objects.filter(cluster=cluster, kind="Event", search_key=key)
-        .order_by("-stamp")
-        .first()
+    existing = max(
+        _same_key(cluster, key),
+        key=lambda e: e.stamp if e.stamp is not None else float("-inf"),
+        default=None,
     )
     if (
         existing is not None

@@ -281,3 +281,71 @@ def test_paused_cluster_is_frozen_until_stepped(demo: Cluster) -> None:
     assert demo.sim_now == pytest.approx(before + 10)
     assert demo.step_pending == 0
     assert KubeObject.objects.filter(cluster=demo, kind="Pod").count() == 8
+
+
+def test_lease_renewals_are_jittered_like_the_lease_controller(demo: Cluster, rng) -> None:
+    """Renewals come every renew interval plus up to 4% (wait.JitterUntil(..., 0.04, ...)),
+    so nodes that booted together stop heartbeating in the same instant."""
+    from cluster.models import Change
+
+    start_rv = demo.resource_version
+    run(demo, 200, rng)
+    renewals: dict[str, list[float]] = {}
+    for change in Change.objects.filter(
+        cluster=demo, kind="Lease", rv__gt=start_rv, type=Change.Type.MODIFIED
+    ).order_by("rv"):
+        renew = k8s.parse_micro_time(change.object["spec"]["renewTime"])
+        renewals.setdefault(change.name, []).append(renew)
+    assert set(renewals) == {"control-plane", "node-1", "node-2", "node-3"}
+    gaps = [b - a for times in renewals.values() for a, b in zip(times, times[1:], strict=False)]
+    # The discrete-event loop's instants are at least MIN_STEP apart, so a renewal may slip.
+    slack = reconcile.MIN_STEP + 1e-3
+    assert all(10.0 - 1e-3 <= gap <= 10.4 + slack for gap in gaps), sorted(gaps)[-5:]
+    assert len({round(gap, 3) for gap in gaps}) > 1  # not all exactly 10 s
+
+
+def test_kubelet_periodic_sync_queues_only_unsettled_pods(demo: Cluster, rng) -> None:
+    """Every syncFrequency each kubelet re-syncs its node's pods; Running ones would be no-ops
+    and are not queued, so a steady node's pass costs nothing per pod."""
+    from cluster.controllers import kubelet
+    from cluster.controllers.base import SyncContext
+    from cluster.models import Wakeup
+
+    machine = KubeObject.objects.get(cluster=demo, kind="Machine", name="node-1")
+    on_node = [p for p in pods(demo) if p.node_name == "node-1"]
+    assert on_node and all(p.phase == "Running" for p in on_node)
+    stuck = on_node[0]
+    KubeObject.objects.filter(pk=stuck.pk).update(phase="Pending")  # as if a stage was lost
+    machine.sim.pop("pods_synced", None)
+    ctx = SyncContext(
+        cluster=demo,
+        now=demo.sim_now,
+        rng=rng,
+        timings=reconcile.timings.resolve(demo.profile, demo.timings),
+        controller="kubelet",
+        state={},
+    )
+    Wakeup.objects.filter(cluster=demo, controller="kubelet").delete()
+
+    kubelet.Kubelet()._periodic_pod_sync(ctx, machine)
+
+    woken = set(
+        Wakeup.objects.filter(cluster=demo, controller="kubelet").values_list("key", flat=True)
+    )
+    assert woken == {f"pod:default/{stuck.name}"}
+    # Within syncFrequency nothing is queued again.
+    Wakeup.objects.filter(cluster=demo, controller="kubelet").delete()
+    kubelet.Kubelet()._periodic_pod_sync(ctx, machine)
+    assert not Wakeup.objects.filter(cluster=demo, controller="kubelet").exists()
+
+
+def test_controllers_resync_rarely_and_not_all_at_once() -> None:
+    """kube-controller-manager's informers resync every 12h x [1, 2); the kubelet not at all
+    cluster-wide (each node syncs its own pods)."""
+    from cluster.controllers import CONTROLLERS
+
+    periods = {c.name: c.resync_after(1) for c in CONTROLLERS}
+    assert periods["kubelet"] == 0.0
+    others = [p for name, p in periods.items() if name != "kubelet"]
+    assert all(12 * 3600 <= p < 24 * 3600 for p in others)
+    assert len(set(others)) == len(others)
