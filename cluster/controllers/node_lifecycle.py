@@ -20,7 +20,9 @@ Models ``pkg/controller/nodelifecycle`` (k8s-reference §1.2, §1.5, §1.6):
 - ``RegisteredNode`` / ``RemovingNode`` events as nodes appear and disappear.
 
 Instead of scanning every node each monitor period, each node gets a wakeup at the moment its
-heartbeat would expire; the cost follows heartbeats, not cluster size.
+heartbeat would expire; at that wakeup a renewed Lease just moves the wakeup to the new expiry.
+Lease renewals themselves are not watched, so the cost is one pass per node per grace period,
+not one per heartbeat, and never one per node per monitor period.
 """
 
 from __future__ import annotations
@@ -83,11 +85,13 @@ def next_check(expiry: float, period: float) -> float:
 
 class NodeLifecycleController(Controller):
     name = "node-lifecycle-controller"
-    watches = ("Node", "Lease")
+    # Not Lease: a renewal only moves the deadline, and the wakeup at the old deadline reads the
+    # Lease and moves its own wakeup (as monitorNodeHealth reads it on its period). Watching every
+    # renewal would cost a pass per heartbeat instead of one per grace period per node.
+    watches = ("Node",)
 
     def keys_for(self, change: Change) -> Iterable[str]:
-        if change.kind == "Node" or (change.kind == "Lease" and change.namespace == NODE_LEASE_NS):
-            yield change.name
+        yield change.name
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
         return ctx.objects("Node").values_list("name", flat=True)
