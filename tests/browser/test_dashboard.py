@@ -30,34 +30,38 @@ def test_power_off_a_node_and_watch_the_pods_move(page: Page, stack) -> None:
     expect(page.locator("[data-testid=connection]")).to_have_attribute("data-state", "live")
     pods = page.locator("[data-testid=node] [data-testid=pod][data-state=Running]")
     expect(pods).to_have_count(6)
-    expect(page.locator('[data-testid=node][data-name="node-2"] [data-testid=pod]')).to_have_count(
-        2
-    )
+    # The live worker may schedule before every kubelet registered, so the spread can vary:
+    # power off the busiest worker (an empty one would prove nothing).
+    workers = ["node-1", "node-2", "node-3"]
+    victim = max(workers, key=lambda n: running_on(page, n))
+    others = [n for n in workers if n != victim]
+    moved = running_on(page, victim)
+    assert moved >= 2
     page.screenshot(path=str(SHOTS / "dashboard-healthy.png"))
 
-    page.locator('[data-testid=node][data-name="node-2"]').click()
+    page.locator(f'[data-testid=node][data-name="{victim}"]').click()
     page.get_by_role("button", name="Power off").click()
-    expect(page.locator(".toast")).to_contain_text("node-2 powered off")
+    expect(page.locator(".toast")).to_contain_text(f"{victim} powered off")
 
-    node2 = page.locator('[data-testid=node][data-name="node-2"]')
-    expect(node2).to_have_attribute("data-state", "PoweredOff", timeout=10_000)
+    dead = page.locator(f'[data-testid=node][data-name="{victim}"]')
+    expect(dead).to_have_attribute("data-state", "PoweredOff", timeout=10_000)
     # Classroom timings at 60x: NotReady after the grace period, eviction after the toleration.
-    expect(node2.locator("[data-testid=pod][data-state=Terminating]")).to_have_count(
-        2, timeout=60_000
+    expect(dead.locator("[data-testid=pod][data-state=Terminating]")).to_have_count(
+        moved, timeout=60_000
     )
     # The ReplicaSet replaces them; the scheduler binds the replacements to the live nodes.
     elsewhere = page.locator(
-        '[data-testid=node]:not([data-name="node-2"]) [data-testid=pod][data-state=Running]'
+        f'[data-testid=node]:not([data-name="{victim}"]) [data-testid=pod][data-state=Running]'
     )
     expect(elsewhere).to_have_count(6, timeout=60_000)
     expect(pods).to_have_count(6)
-    assert running_on(page, "node-1") + running_on(page, "node-3") == 6
+    assert sum(running_on(page, n) for n in others) == 6
     expect(page.locator("[data-testid=events]")).to_contain_text("TaintManagerEviction")
     page.screenshot(path=str(SHOTS / "dashboard-node-lost.png"))
 
     page.get_by_role("button", name="Power on").click()
-    expect(node2).to_have_attribute("data-state", "Ready", timeout=60_000)
-    expect(node2.locator("[data-testid=pod]")).to_have_count(0, timeout=60_000)
+    expect(dead).to_have_attribute("data-state", "Ready", timeout=60_000)
+    expect(dead.locator("[data-testid=pod]")).to_have_count(0, timeout=60_000)
     page.screenshot(path=str(SHOTS / "dashboard-recovered.png"))
 
 
