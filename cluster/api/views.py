@@ -78,6 +78,11 @@ def _json(body: dict, *, content_type: str = "application/json") -> JsonResponse
     return JsonResponse(body, content_type=content_type)
 
 
+def parse_bool(value: str | None) -> bool:
+    """Go's strconv.ParseBool truths, as the API server parses ``watch``."""
+    return value in {"1", "t", "T", "TRUE", "true", "True"}
+
+
 def wants_table(request: HttpRequest) -> bool:
     """kubectl get sends ``Accept: application/json;as=Table;v=v1;g=meta.k8s.io, ...``."""
     accept = request.headers.get("Accept", "")
@@ -134,6 +139,8 @@ def collection(
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None or (namespace is not None and not res.namespaced):
         return status.no_such_path()
+    if parse_bool(request.GET.get("watch")):
+        return status.watch_unsupported()
     labels = selection.parse_label_selector(request.GET.get("labelSelector"))
     fields = selection.parse_field_selector(request.GET.get("fieldSelector"), kind=res.kind)
     rv, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=namespace)

@@ -357,3 +357,11 @@ def test_namespace_lease_and_event_tables(api: Client) -> None:
     scheduled = next(r for r in events["rows"] if r["cells"][2] == "Scheduled")
     assert scheduled["cells"][3].startswith("pod/nginx-")
     assert scheduled["cells"][5] == "default-scheduler"
+
+
+@pytest.mark.parametrize("watch", ["true", "1", "True"])
+def test_watch_is_405_until_served(api: Client, watch: str) -> None:
+    """Watch is not served yet: a MethodNotAllowed Status, not a list kubectl would misread."""
+    response = api.get(BASE + "/api/v1/namespaces/default/pods", {"watch": watch})
+    body = assert_status(response, 405, "MethodNotAllowed")
+    assert "watch is not served" in body["message"]
