@@ -41,10 +41,10 @@ def test_daphne_endpoint_escapes_colons(tmp_path: Path) -> None:
     assert "a\\:b" in endpoint
 
 
-def test_kubeconfig_command(demo: Cluster, settings, tmp_path: Path, monkeypatch) -> None:
+def test_kubeconfig_command(demo: Cluster, settings, tmp_path: Path) -> None:
     """The kubeconfig names the cluster's HTTPS prefix, embeds the CA, and its token works."""
     settings.VAR_DIR = tmp_path
-    monkeypatch.setenv("K8SVIZ_API_PORT", "16443")
+    settings.K8SVIZ_API_PORT = 16443
     out = io.StringIO()
     call_command("kubeconfig", "demo", "--user", "student", stdout=out)
     config = yaml.safe_load(out.getvalue())

@@ -9,7 +9,6 @@ token issued by :func:`cluster.services.api_token_issue`.
 from __future__ import annotations
 
 import base64
-import os
 from argparse import ArgumentParser
 from typing import Any
 
@@ -22,10 +21,6 @@ from cluster.models import Cluster
 from k8sviz import pki
 
 DEFAULT_USER = "admin"
-
-
-def api_port() -> int:
-    return int(os.environ.get("K8SVIZ_API_PORT", "6443"))
 
 
 def kubeconfig_text(*, cluster: str, user: str, token: str, server: str, ca_pem: bytes) -> str:
@@ -76,7 +71,7 @@ class Command(BaseCommand):
             token = services.api_token_issue(cluster=found, user=user)
         except services.Invalid as error:
             raise CommandError(error.message) from error
-        base = (server or f"https://127.0.0.1:{api_port()}").rstrip("/")
+        base = (server or f"https://127.0.0.1:{settings.K8SVIZ_API_PORT}").rstrip("/")
         ca = pki.ensure(settings.VAR_DIR).ca_pem()
         self.stdout.write(
             kubeconfig_text(
