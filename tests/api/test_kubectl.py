@@ -8,6 +8,7 @@ import base64
 import io
 import json
 import os
+import re
 import ssl
 import subprocess
 import urllib.error
@@ -146,6 +147,25 @@ def test_kubectl_get_events_and_leases(kubectl) -> None:
     leases = lines(kubectl("get", "leases", "-n", "kube-node-lease"))
     assert leases[0] == ["NAME", "HOLDER", "AGE"]
     assert ["node-1", "node-1"] in [row[:2] for row in leases[1:]]
+
+
+def test_kubectl_get_all_and_describe(kubectl) -> None:
+    """``get all`` follows the "all" category; ``describe`` reads objects and their Events."""
+    everything = kubectl("get", "all")
+    assert everything.returncode == 0, everything.stderr
+    assert "deployment.apps/nginx" in everything.stdout
+    assert "replicaset.apps/nginx-" in everything.stdout and "pod/nginx-" in everything.stdout
+    pod = lines(kubectl("get", "pods", "--sort-by=.metadata.name", "--no-headers"))[0][0]
+    described = kubectl("describe", "pod", pod)
+    assert described.returncode == 0, described.stderr
+    assert re.search(r"^Status:\s+Running$", described.stdout, re.MULTILINE), described.stdout
+    assert "Successfully assigned default/" in described.stdout
+    node = kubectl("describe", "node", "node-1")
+    assert node.returncode == 0, node.stderr
+    assert re.search(r"Kubelet Version:\s+v1\.32\.4", node.stdout), node.stdout
+    deploy = kubectl("describe", "deploy", "nginx")
+    assert deploy.returncode == 0, deploy.stderr
+    assert "6 desired | 6 updated | 6 total | 6 available | 0 unavailable" in deploy.stdout
 
 
 def test_kubectl_get_missing_pod(kubectl) -> None:
