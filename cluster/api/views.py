@@ -30,7 +30,7 @@ View = Callable[..., HttpResponse]
 
 def _bearer(request: HttpRequest) -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
 def authenticate(request: HttpRequest, name: str, *, anonymous: bool) -> Cluster | HttpResponse:

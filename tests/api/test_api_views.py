@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from cluster import k8s, services
+from cluster import k8s, selectors, services
 from cluster.api import views
 from cluster.models import Cluster
 
@@ -365,3 +365,16 @@ def test_watch_is_405_until_served(api: Client, watch: str) -> None:
     response = api.get(BASE + "/api/v1/namespaces/default/pods", {"watch": watch})
     body = assert_status(response, 405, "MethodNotAllowed")
     assert "watch is not served" in body["message"]
+
+
+def test_unexpected_error_is_500_status_not_html(
+    api: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in a view still answers a Status object (InternalError), never Django's page."""
+
+    def broken(**kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(selectors, "api_objects", broken)
+    body = assert_status(api.get(BASE + "/api/v1/nodes"), 500, "InternalError")
+    assert "boom" not in body["message"]
