@@ -11,12 +11,14 @@
   diagram, the controllers' informers and, later, the watch API and replay.
 - :class:`ControllerState` and :class:`Wakeup` are the controllers' informer cursor and delaying
   work queue.
+- :class:`ApiToken` is a bearer token of the Kubernetes-style API: one cluster, one user name.
 
 Rows are written only through :mod:`cluster.services`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.db import models
@@ -169,3 +171,21 @@ class Wakeup(models.Model):
             models.UniqueConstraint(fields=["cluster", "controller", "key"], name="uniq_wakeup")
         ]
         indexes = [models.Index(fields=["cluster", "due"], name="wakeup_due")]
+
+
+class ApiToken(models.Model):
+    """A bearer token for one cluster's API (kube-apiserver's static token file, per cluster).
+
+    Only the token's SHA-256 is stored; the token itself is shown once, in the kubeconfig."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.CharField(max_length=253)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.cluster_id}"
+
+    @staticmethod
+    def digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from cluster import broadcast, k8s, presenters, timings
-from cluster.models import Change, Cluster, KubeObject
+from cluster.models import ApiToken, Change, Cluster, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
 SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
@@ -13,6 +13,10 @@ SNAPSHOT_EVENTS = 200
 
 def cluster_get(*, name: str) -> Cluster:
     return Cluster.objects.get(name=name)
+
+
+def cluster_find(*, name: str) -> Cluster | None:
+    return Cluster.objects.filter(name=name).first()
 
 
 def cluster_list() -> list[Cluster]:
@@ -326,3 +330,33 @@ def timings_table(*, cluster: Cluster) -> list[dict]:
             }
         )
     return rows
+
+
+# --- the Kubernetes-style API (cluster/api/) ---------------------------------------------------
+
+
+def api_token_find(*, token: str) -> ApiToken | None:
+    """The token row whose SHA-256 matches ``token`` (any cluster), with its cluster loaded."""
+    return (
+        ApiToken.objects.select_related("cluster")
+        .filter(token_sha256=ApiToken.digest(token))
+        .first()
+    )
+
+
+def api_objects(
+    *, cluster: Cluster, kind: str, namespace: str | None = None, name: str | None = None
+) -> tuple[int, list[dict]]:
+    """The cluster's resourceVersion and the stored bodies of ``kind`` (in ``namespace`` when
+    given, else all; only ``name`` when given), ordered like etcd's keys: namespace, then name.
+
+    The rv is read first, so the list is at least as new as the rv it reports (a later watch
+    from that rv may repeat a change, never miss one)."""
+    cluster.refresh_from_db(fields=["resource_version", "sim_now"])
+    objects = KubeObject.objects.filter(cluster=cluster, kind=kind)
+    if namespace is not None:
+        objects = objects.filter(namespace=namespace)
+    if name is not None:
+        objects = objects.filter(name=name)
+    bodies = list(objects.order_by("namespace", "name").values_list("body", flat=True))
+    return cluster.resource_version, bodies

@@ -6,6 +6,7 @@ Every setting that differs between machines comes from the environment, read her
 - ``REDIS_URL``: defaults to the embedded Redis that ``manage.py runstack`` (and the test suite)
   start on a private loopback port; its URL is recorded in ``var/redis.url``.
 - ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``.
+- ``K8SVIZ_API_PORT``: the HTTPS port of the Kubernetes-style API (kube-apiserver's 6443).
 """
 
 from __future__ import annotations
@@ -114,6 +115,9 @@ K8SVIZ_TICK_SECONDS = float(os.environ.get("K8SVIZ_TICK_SECONDS", "0.5"))
 K8SVIZ_MAX_NODES = int(os.environ.get("K8SVIZ_MAX_NODES", "1000"))
 K8SVIZ_MAX_PODS = int(os.environ.get("K8SVIZ_MAX_PODS", "20000"))
 K8SVIZ_MAX_CLUSTERS = int(os.environ.get("K8SVIZ_MAX_CLUSTERS", "500"))
+
+# The Kubernetes-style API's TLS port on 127.0.0.1 (runstack serves it, kubeconfigs name it).
+K8SVIZ_API_PORT = int(os.environ.get("K8SVIZ_API_PORT", "6443"))
 
 # --- Auth, i18n, static -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -13,6 +13,8 @@ Real processes (integration tests)
     ``test_<name>`` on PostgreSQL) as ``DATABASE_URL``, ``REDIS_URL``, a 0.2 s tick.
     ``celery_worker_proc`` runs a Celery worker and a separate beat, like production;
     ``daphne_server`` runs daphne on a free port and yields its base URL; ``stack`` is both.
+    ``daphne_tls_server`` adds the API's TLS endpoint (a CA and serving certificate made once
+    per session) for the tests driving real kubectl.
 
     Subprocesses only see committed rows, so tests using them must be transactional::
 
@@ -30,13 +32,14 @@ Browser tests live in ``tests/browser/`` (their fixtures are in its conftest) an
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import sys
 import time
 import uuid
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -51,7 +54,7 @@ from k8sviz.supervisor import Child, wait_for_port
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 TEST_TICK_SECONDS = "0.2"
-PROCESS_FIXTURES = {"celery_worker_proc", "daphne_server", "stack"}
+PROCESS_FIXTURES = {"celery_worker_proc", "daphne_server", "daphne_tls_server", "stack"}
 
 
 # --- markers and reports ----------------------------------------------------------------------
@@ -287,45 +290,101 @@ def celery_worker_proc(
 # --- daphne -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def daphne_server(
-    transactional_db: None, live_db_env: dict[str, str], process_logs: _FileSink
-) -> Iterator[str]:
-    """daphne serving ``k8sviz.asgi`` on a free loopback port; yields ``http://127.0.0.1:PORT``."""
+@contextlib.contextmanager
+def _run_daphne(
+    env: dict[str, str], sink: _FileSink, endpoints: Callable[[], tuple[list[str], list[int]]]
+) -> Iterator[None]:
+    """Start daphne with the arguments ``endpoints()`` returns (and the ports they listen on),
+    wait until every port accepts connections, yield, stop it. Free ports can be taken by
+    another process in between: up to three attempts, each with new ports."""
     for attempt in range(3):
-        port = free_port()
+        args, ports = endpoints()
         daphne = Child(
             "daphne",
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "k8sviz.asgi:application",
-            ],
-            env=live_db_env,
+            [sys.executable, "-m", "daphne", *args, "k8sviz.asgi:application"],
+            env=env,
             cwd=ROOT,
-            sink=process_logs,
+            sink=sink,
         )
-        process_logs.children.append(daphne)
+        sink.children.append(daphne)
         daphne.start()
         try:
-            wait_for_port("127.0.0.1", port, timeout=60, child=daphne)
+            for port in ports:
+                wait_for_port("127.0.0.1", port, timeout=60, child=daphne)
             break
         except RuntimeError:
-            # Another process may have taken the free port in between: try another one.
             if attempt == 2 or "Address already in use" not in daphne.tail():
                 raise
         except BaseException:
             daphne.stop()
             raise
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield
     finally:
         daphne.stop()
+
+
+@pytest.fixture
+def daphne_server(
+    transactional_db: None, live_db_env: dict[str, str], process_logs: _FileSink
+) -> Iterator[str]:
+    """daphne serving ``k8sviz.asgi`` on a free loopback port; yields ``http://127.0.0.1:PORT``."""
+    port = 0
+
+    def endpoints() -> tuple[list[str], list[int]]:
+        nonlocal port
+        port = free_port()
+        return ["-b", "127.0.0.1", "-p", str(port)], [port]
+
+    with _run_daphne(live_db_env, process_logs, endpoints):
+        yield f"http://127.0.0.1:{port}"
+
+
+@dataclass
+class ApiServer:
+    """daphne with the Kubernetes-style API's TLS endpoint, as ``make run`` serves it."""
+
+    url: str  # http://127.0.0.1:PORT (the dashboard)
+    api_url: str  # https://127.0.0.1:TLS_PORT (kubectl's server, before /clusters/<name>)
+    var_dir: Path  # holds pki/ (the CA signing the serving certificate)
+
+
+@pytest.fixture(scope="session")
+def api_var_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A var directory whose ``pki/`` holds the API's CA and serving certificate."""
+    from k8sviz import pki
+
+    var_dir = tmp_path_factory.mktemp("api-var")
+    pki.ensure(var_dir)
+    return var_dir
+
+
+@pytest.fixture
+def daphne_tls_server(
+    transactional_db: None,
+    live_db_env: dict[str, str],
+    process_logs: _FileSink,
+    api_var_dir: Path,
+) -> Iterator[ApiServer]:
+    """daphne on a free plain-HTTP port and a free TLS port (``-e ssl:...``), the certificate
+    from ``api_var_dir``; point ``settings.VAR_DIR`` at ``api_var_dir`` for kubeconfigs."""
+    from k8sviz import pki
+
+    keys = pki.paths(api_var_dir)
+    ports = (0, 0)
+
+    def endpoints() -> tuple[list[str], list[int]]:
+        nonlocal ports
+        ports = (free_port(), free_port())
+        tls = pki.daphne_endpoint(keys, host="127.0.0.1", port=ports[1])
+        return ["-b", "127.0.0.1", "-p", str(ports[0]), "-e", tls], list(ports)
+
+    with _run_daphne(live_db_env, process_logs, endpoints):
+        yield ApiServer(
+            url=f"http://127.0.0.1:{ports[0]}",
+            api_url=f"https://127.0.0.1:{ports[1]}",
+            var_dir=api_var_dir,
+        )
 
 
 # --- the whole stack --------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from cluster.services.nodes import (
     node_uncordon,
 )
 from cluster.services.pods import pod_bind, pod_create, pod_delete
+from cluster.services.tokens import api_token_issue
 from cluster.services.workloads import (
     deployment_create,
     deployment_delete,
@@ -43,6 +44,7 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "ServiceError",
+    "api_token_issue",
     "cluster_clock_update",
     "cluster_create",
     "cluster_step",

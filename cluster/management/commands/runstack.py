@@ -2,8 +2,10 @@
 
 Starts the embedded Redis (unless ``REDIS_URL`` is set), migrates, makes sure the demo cluster
 exists, then supervises daphne, a Celery worker and Celery beat, each child's output prefixed
-with its name. Ctrl-C or SIGTERM stops everything and exits 0; a child dying on its own stops
-the rest and exits non-zero.
+with its name. daphne serves the dashboard over plain HTTP and the Kubernetes-style API over
+TLS on 127.0.0.1:``--api-port`` (``K8SVIZ_API_PORT``, 6443), with the certificate from
+:mod:`k8sviz.pki` (created under ``var/pki/`` on first run). Ctrl-C or SIGTERM stops everything
+and exits 0; a child dying on its own stops the rest and exits non-zero.
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from k8sviz import pki
 from k8sviz.embedded import EmbeddedRedis
 from k8sviz.supervisor import PrefixSink, Supervisor, use_redis, wait_for_port
+
+# The serving certificate names the loopback addresses only (see k8sviz.pki).
+API_HOST = "127.0.0.1"
+DEMO_NAME = "demo"
 
 
 class Command(BaseCommand):
@@ -28,9 +35,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument(
+            "--api-port",
+            type=int,
+            default=settings.K8SVIZ_API_PORT,
+            help="HTTPS port of the Kubernetes API on 127.0.0.1 (K8SVIZ_API_PORT, 6443).",
+        )
         parser.add_argument("--no-demo", action="store_true", help="Skip the demo cluster.")
 
-    def handle(self, *args: Any, host: str, port: int, no_demo: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, host: str, port: int, api_port: int, no_demo: bool, **options: Any
+    ) -> None:
         supervisor = Supervisor(sink=PrefixSink())
         redis: EmbeddedRedis | None = None
         died = None
@@ -46,12 +61,12 @@ class Command(BaseCommand):
             call_command("migrate", interactive=False, verbosity=1)
             if not no_demo:
                 self._ensure_demo()
-            self._add_children(supervisor, env, host, port)
+            self._add_children(supervisor, env, host, port, api_port)
             self.say("starting " + ", ".join(child.name for child in supervisor.children))
             # From here on Ctrl-C/SIGTERM only ask for a stop; before, they interrupt as usual.
             supervisor.install_signal_handlers()
             supervisor.start()
-            self._announce_when_listening(supervisor, host, port)
+            self._announce_when_listening(supervisor, host, port, api_port, not no_demo)
             died = supervisor.wait()
         finally:
             self.say("stopping")
@@ -80,14 +95,17 @@ class Command(BaseCommand):
         demo_cluster_ensure()
 
     def _add_children(
-        self, supervisor: Supervisor, env: dict[str, str], host: str, port: int
+        self, supervisor: Supervisor, env: dict[str, str], host: str, port: int, api_port: int
     ) -> None:
         python = sys.executable  # the venv's python: its -m finds the venv's packages
         celery = [python, "-m", "celery", "-A", "k8sviz"]
         # A line per tick (two a second) would bury everything else; INFO is one variable away.
         celery_log_level = os.environ.get("CELERY_LOG_LEVEL", "WARNING")
         schedule = str(settings.VAR_DIR / "celerybeat-schedule")
-        daphne = [python, "-m", "daphne", "-b", host, "-p", str(port), "k8sviz.asgi:application"]
+        keys = pki.ensure(settings.VAR_DIR)
+        tls = pki.daphne_endpoint(keys, host=API_HOST, port=api_port)
+        daphne = [python, "-m", "daphne", "-b", host, "-p", str(port), "-e", tls]
+        daphne.append("k8sviz.asgi:application")
         supervisor.add("daphne", daphne, env)
         supervisor.add(
             "worker",
@@ -105,16 +123,31 @@ class Command(BaseCommand):
             "beat", [*celery, "beat", f"--loglevel={celery_log_level}", "--schedule", schedule], env
         )
 
-    def _announce_when_listening(self, supervisor: Supervisor, host: str, port: int) -> None:
+    def _announce_when_listening(
+        self, supervisor: Supervisor, host: str, port: int, api_port: int, demo: bool
+    ) -> None:
         daphne = supervisor.children[0]
 
         def announce() -> None:
             try:
                 wait_for_port(host, port, timeout=60, child=daphne)
+                wait_for_port(API_HOST, api_port, timeout=60, child=daphne)
             except (RuntimeError, TimeoutError):
                 return  # the supervisor reports the dead child
             rule = "=" * 60
-            banner = f"  k8sviz is up: http://{host}:{port}/\n  Ctrl-C stops everything"
+            cluster = DEMO_NAME if demo else "<cluster>"
+            python = os.path.relpath(sys.executable)
+            server = ""
+            if api_port != settings.K8SVIZ_API_PORT:
+                server = f" --server https://{API_HOST}:{api_port}"
+            banner = (
+                f"  k8sviz is up: http://{host}:{port}/\n"
+                f"  Kubernetes API: https://{API_HOST}:{api_port}/clusters/<name>\n"
+                f"  kubectl: {python} manage.py kubeconfig {cluster}{server}"
+                f" > {cluster}.kubeconfig\n"
+                f"           export KUBECONFIG=$PWD/{cluster}.kubeconfig\n"
+                "  Ctrl-C stops everything"
+            )
             self.stdout.write(self.style.SUCCESS(f"{rule}\n{banner}\n{rule}"))
 
         threading.Thread(target=announce, name="announce", daemon=True).start()

@@ -1,0 +1,124 @@
+"""What the API serves, as Kubernetes discovery describes it.
+
+One :class:`Resource` per kind the simulator stores and serves; the discovery documents
+(``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>/<version>``) and the URL dispatch are built
+from this table, so a kind added here is advertised and routed together. Shapes follow
+apimachinery's ``APIVersions``, ``APIGroupList`` and ``APIResourceList`` (legacy discovery):
+kubectl 1.32 asks for aggregated discovery first but falls back to these when the response's
+Content-Type is plain ``application/json``.
+
+Only the verbs actually served are advertised (``get``, ``list``): ``kubectl api-resources``
+shows them, and clients do not try verbs the server does not claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cluster.controllers.kubelet import KUBELET_VERSION
+
+SERVED_VERBS = ("get", "list")
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str  # the plural, as in URLs: "pods"
+    kind: str
+    group: str  # "" for the core group
+    version: str
+    namespaced: bool
+    singular: str
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = field(default=SERVED_VERBS)
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def discovery(self) -> dict:
+        entry: dict = {
+            "name": self.name,
+            "singularName": self.singular,
+            "namespaced": self.namespaced,
+            "kind": self.kind,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        return entry
+
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("namespaces", "Namespace", "", "v1", False, "namespace", ("ns",)),
+    Resource("nodes", "Node", "", "v1", False, "node", ("no",)),
+    Resource("pods", "Pod", "", "v1", True, "pod", ("po",), ("all",)),
+    Resource("events", "Event", "", "v1", True, "event", ("ev",)),
+    Resource("deployments", "Deployment", "apps", "v1", True, "deployment", ("deploy",), ("all",)),
+    Resource("replicasets", "ReplicaSet", "apps", "v1", True, "replicaset", ("rs",), ("all",)),
+    Resource("leases", "Lease", "coordination.k8s.io", "v1", True, "lease"),
+)
+GROUPS: tuple[tuple[str, str], ...] = (("apps", "v1"), ("coordination.k8s.io", "v1"))
+
+
+def resource_for(*, group: str, version: str, plural: str) -> Resource | None:
+    for res in RESOURCES:
+        if (res.group, res.version, res.name) == (group, version, plural):
+            return res
+    return None
+
+
+def group_served(group: str, version: str) -> bool:
+    return (group, version) in GROUPS or (group, version) == ("", "v1")
+
+
+def version_info() -> dict:
+    """``/version`` (``version.Info``): the Kubernetes release the simulator models, the one its
+    kubelets report. The kubectl dispatcher on a machine picks its client minor from it."""
+    git_version = KUBELET_VERSION
+    major, minor = git_version.removeprefix("v").split(".")[:2]
+    return {
+        "major": major,
+        "minor": minor,
+        "gitVersion": git_version,
+        "gitCommit": "",
+        "gitTreeState": "clean",
+        "buildDate": "",
+        "goVersion": "",
+        "compiler": "gc",
+        "platform": "linux/amd64",
+    }
+
+
+def api_versions(server_address: str) -> dict:
+    """``/api``: the core group's versions (``APIVersions``)."""
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [
+            {"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}
+        ],
+    }
+
+
+def api_group_list() -> dict:
+    """``/apis``: the named groups (the core group is not listed), each with its preferred
+    version."""
+    groups = []
+    for group, version in GROUPS:
+        gv = {"groupVersion": f"{group}/{version}", "version": version}
+        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+
+
+def api_resource_list(group: str, version: str) -> dict:
+    """``/api/v1`` or ``/apis/<group>/<version>``: an ``APIResourceList``."""
+    group_version = f"{group}/{version}" if group else version
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": group_version,
+        "resources": [r.discovery() for r in RESOURCES if (r.group, r.version) == (group, version)],
+    }

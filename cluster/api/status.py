@@ -1,0 +1,87 @@
+"""Errors as Kubernetes ``Status`` objects (apimachinery ``metav1.Status``).
+
+Every failure of the API answers JSON with ``kind: Status``, ``status: Failure``, a ``reason``
+and an HTTP code equal to ``code``: kubectl prints ``Error from server (<reason>): <message>``
+from it, and the Python client raises ``ApiException`` with it as the body. Never an HTML page.
+"""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+
+# apiserver's wording (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters).
+UNAUTHORIZED = "Unauthorized"
+FORBIDDEN_CLUSTER = (
+    'User "{user}" cannot access cluster "{cluster}": the token belongs to another cluster'
+)
+NOT_FOUND = '{resource} "{name}" not found'
+NO_SUCH_PATH = "the server could not find the requested resource"
+WATCH_UNSUPPORTED = "watch is not served by this simulator yet: list again instead of -w"
+METHOD_NOT_ALLOWED = "the server does not allow this method on the requested resource"
+
+
+def status_body(*, code: int, reason: str, message: str, details: dict | None = None) -> dict:
+    body: dict = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details:
+        body["details"] = details
+    return body
+
+
+def status_response(
+    *, code: int, reason: str, message: str, details: dict | None = None
+) -> JsonResponse:
+    return JsonResponse(
+        status_body(code=code, reason=reason, message=message, details=details), status=code
+    )
+
+
+def unauthorized() -> JsonResponse:
+    """401: no token, or one no cluster knows (authentication failed)."""
+    return status_response(code=401, reason="Unauthorized", message=UNAUTHORIZED)
+
+
+def forbidden(*, user: str, cluster: str) -> JsonResponse:
+    """403: an authenticated user without access to this cluster."""
+    return status_response(
+        code=403,
+        reason="Forbidden",
+        message=FORBIDDEN_CLUSTER.format(user=user, cluster=cluster),
+    )
+
+
+def not_found(*, resource: str, group: str, name: str) -> JsonResponse:
+    """404 for a missing object: ``pods "x" not found``, ``deployments.apps "web" not found``;
+    ``details.kind`` is the resource, as the API server sets it for NotFound."""
+    qualified = f"{resource}.{group}" if group else resource
+    return status_response(
+        code=404,
+        reason="NotFound",
+        message=NOT_FOUND.format(resource=qualified, name=name),
+        details={"name": name, "group": group, "kind": resource},
+    )
+
+
+def no_such_path() -> JsonResponse:
+    """404 for a path the API does not serve (an unknown resource or group)."""
+    return status_response(code=404, reason="NotFound", message=NO_SUCH_PATH)
+
+
+def method_not_allowed() -> JsonResponse:
+    return status_response(code=405, reason="MethodNotAllowed", message=METHOD_NOT_ALLOWED)
+
+
+def watch_unsupported() -> JsonResponse:
+    """405 for ``?watch=1``: the verb is not served yet (not advertised in discovery either)."""
+    return status_response(code=405, reason="MethodNotAllowed", message=WATCH_UNSUPPORTED)
+
+
+def bad_request(message: str) -> JsonResponse:
+    return status_response(code=400, reason="BadRequest", message=message)
