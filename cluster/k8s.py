@@ -61,7 +61,8 @@ def parse_time(value: str | None) -> float | None:
 
 
 def human_duration(seconds: float) -> str:
-    """kubectl's duration.HumanDuration (AGE / LAST SEEN columns), in its common forms."""
+    """kubectl's duration.HumanDuration (AGE / LAST SEEN columns): 90s, 5m3s, 42m, 3h12m,
+    20h, 3d4h, 40d, 2y10d, 9y."""
     s = int(max(seconds, 0))
     if s < 120:
         return f"{s}s"
@@ -75,7 +76,14 @@ def human_duration(seconds: float) -> str:
         return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
     if hours < 48:
         return f"{hours}h"
-    return f"{hours // 24}d"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = hours // 24
+        return f"{days // 365}y{days % 365}d" if days % 365 else f"{days // 365}y"
+    return f"{hours // (24 * 365)}y"
 
 
 # --- names -----------------------------------------------------------------------------------
