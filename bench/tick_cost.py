@@ -190,10 +190,8 @@ class _Collector:
         return self.cluster.resource_version
 
     def create(self, *, cluster, body, actor, sim=None, rng=None, search_key=""):
-        import uuid  # noqa: PLC0415
 
         from cluster import k8s  # noqa: PLC0415
-        from cluster.models import KubeObject  # noqa: PLC0415
         from cluster.services import store  # noqa: PLC0415
 
         kind = body["kind"]
@@ -206,22 +204,9 @@ class _Collector:
                 if (kind, meta["namespace"], meta["name"]) not in self.names:
                     break
         self.names.add((kind, meta["namespace"], meta["name"]))
-        rv = self._rv()
-        obj_uid = uuid.uuid4()
-        meta["uid"] = str(obj_uid)
-        meta["resourceVersion"] = str(rv)
-        meta["creationTimestamp"] = k8s.rfc3339(cluster.sim_now)
-        if "spec" in body and kind not in {"Node", "Namespace", "Lease", "Machine"}:
-            meta["generation"] = 1
-        obj = KubeObject(
-            cluster=cluster,
-            uid=obj_uid,
-            resource_version=rv,
-            body=body,
-            sim=sim or {},
-            search_key=search_key,
+        obj = store.new_object(
+            cluster=cluster, body=body, rv=self._rv(), sim=sim, search_key=search_key
         )
-        store._index_columns(obj)
         self.objects.append(obj)
         return obj
 
@@ -241,7 +226,6 @@ class _Collector:
 
 @contextmanager
 def _store_swapped(collector: _Collector):
-    from cluster.models import KubeObject  # noqa: PLC0415
     from cluster.services import k8s_events, store  # noqa: PLC0415
 
     saved = store.object_create, store.object_update, store.object_sim_update, store.object_remove
