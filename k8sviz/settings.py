@@ -118,6 +118,8 @@ K8SVIZ_MAX_CLUSTERS = int(os.environ.get("K8SVIZ_MAX_CLUSTERS", "500"))
 
 # The Kubernetes-style API's TLS port on 127.0.0.1 (runstack serves it, kubeconfigs name it).
 K8SVIZ_API_PORT = int(os.environ.get("K8SVIZ_API_PORT", "6443"))
+# How often a watch with allowWatchBookmarks=true gets a BOOKMARK (kube-apiserver: ~1 min).
+K8SVIZ_WATCH_BOOKMARK_SECONDS = float(os.environ.get("K8SVIZ_WATCH_BOOKMARK_SECONDS", "60"))
 
 # --- Auth, i18n, static -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -16,7 +16,6 @@ FORBIDDEN_CLUSTER = (
 )
 NOT_FOUND = '{resource} "{name}" not found'
 NO_SUCH_PATH = "the server could not find the requested resource"
-WATCH_UNSUPPORTED = "watch is not served by this simulator yet: list again instead of -w"
 METHOD_NOT_ALLOWED = "the server does not allow this method on the requested resource"
 
 
@@ -76,11 +75,6 @@ def no_such_path() -> JsonResponse:
 
 def method_not_allowed() -> JsonResponse:
     return status_response(code=405, reason="MethodNotAllowed", message=METHOD_NOT_ALLOWED)
-
-
-def watch_unsupported() -> JsonResponse:
-    """405 for ``?watch=1``: the verb is not served yet (not advertised in discovery either)."""
-    return status_response(code=405, reason="MethodNotAllowed", message=WATCH_UNSUPPORTED)
 
 
 def bad_request(message: str) -> JsonResponse:

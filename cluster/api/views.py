@@ -15,11 +15,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from cluster import selectors
-from cluster.api import resources, selection, status, tables
+from cluster.api import resources, selection, status, tables, watch
 from cluster.models import Cluster
 
 logger = logging.getLogger(__name__)
@@ -139,10 +140,10 @@ def collection(
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None or (namespace is not None and not res.namespaced):
         return status.no_such_path()
-    if parse_bool(request.GET.get("watch")):
-        return status.watch_unsupported()
     labels = selection.parse_label_selector(request.GET.get("labelSelector"))
     fields = selection.parse_field_selector(request.GET.get("fieldSelector"), kind=res.kind)
+    if parse_bool(request.GET.get("watch")):
+        return _watch(request, cluster, res, namespace=namespace, labels=labels, fields=fields)
     rv, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=namespace)
     items = [b for b in bodies if labels(b["metadata"].get("labels") or {}) and fields(b)]
     if wants_table(request):
@@ -172,6 +173,10 @@ def item(
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None or res.namespaced != (namespace is not None):
         return status.no_such_path()
+    if parse_bool(request.GET.get("watch")):
+        labels = selection.parse_label_selector(request.GET.get("labelSelector"))
+        by_name = selection.parse_field_selector(f"metadata.name={obj_name}", kind=res.kind)
+        return _watch(request, cluster, res, namespace=namespace, labels=labels, fields=by_name)
     _, bodies = selectors.api_objects(
         cluster=cluster, kind=res.kind, namespace=namespace or "", name=obj_name
     )
@@ -181,6 +186,45 @@ def item(
     if wants_table(request):
         return _table(request, cluster, res, [body], body["metadata"].get("resourceVersion", ""))
     return _json(body)
+
+
+def _watch(
+    request: HttpRequest,
+    cluster: Cluster,
+    res: resources.Resource,
+    *,
+    namespace: str | None,
+    labels: Callable[[dict], bool],
+    fields: Callable[[dict], bool],
+) -> HttpResponse:
+    """A streaming watch (see :mod:`cluster.api.watch`): parameters parsed here, so bad ones
+    are refused with a Status before the stream starts."""
+    since_text = request.GET.get("resourceVersion") or "0"
+    try:
+        since = int(since_text)
+        timeout = float(request.GET.get("timeoutSeconds") or 0)
+    except ValueError:
+        return status.bad_request(f'invalid resource version "{since_text}"')
+    if since < 0 or timeout < 0:
+        return status.bad_request(f'invalid resource version "{since_text}"')
+    req = watch.WatchRequest(
+        cluster=cluster,
+        kind=res.kind,
+        api_version=res.group_version,
+        namespace=namespace,
+        labels=labels,
+        fields=fields,
+        since=since or None,
+        bookmarks=parse_bool(request.GET.get("allowWatchBookmarks")),
+        timeout=timeout or watch.default_timeout(),
+        table_include=(request.GET.get("includeObject") or "Metadata")
+        if wants_table(request)
+        else None,
+        bookmark_every=settings.K8SVIZ_WATCH_BOOKMARK_SECONDS,
+    )
+    response = StreamingHttpResponse(watch.stream(req), content_type="application/json")
+    response["Cache-Control"] = "no-cache, private"
+    return response
 
 
 def _table(

@@ -359,14 +359,6 @@ def test_namespace_lease_and_event_tables(api: Client) -> None:
     assert scheduled["cells"][5] == "default-scheduler"
 
 
-@pytest.mark.parametrize("watch", ["true", "1", "True"])
-def test_watch_is_405_until_served(api: Client, watch: str) -> None:
-    """Watch is not served yet: a MethodNotAllowed Status, not a list kubectl would misread."""
-    response = api.get(BASE + "/api/v1/namespaces/default/pods", {"watch": watch})
-    body = assert_status(response, 405, "MethodNotAllowed")
-    assert "watch is not served" in body["message"]
-
-
 def test_unexpected_error_is_500_status_not_html(
     api: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -5,9 +5,7 @@ over TLS to daphne, with a kubeconfig from ``manage.py kubeconfig``."""
 from __future__ import annotations
 
 import base64
-import io
 import json
-import os
 import re
 import ssl
 import subprocess
@@ -17,51 +15,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from django.core.management import call_command
 
 from cluster import services
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 KUBECTL = Path("/usr/bin/kubectl")
-
-
-@pytest.fixture
-def kubeconfig(daphne_tls_server, settings, tmp_path: Path) -> Path:
-    """The demo cluster, settled, and a kubeconfig for it written by ``manage.py kubeconfig``."""
-    services.demo_cluster_ensure(name="demo")
-    settings.VAR_DIR = daphne_tls_server.var_dir
-    out = io.StringIO()
-    call_command("kubeconfig", "demo", "--server", daphne_tls_server.api_url, stdout=out)
-    path = tmp_path / "demo.kubeconfig"
-    path.write_text(out.getvalue())
-    return path
-
-
-@pytest.fixture
-def kubectl(kubeconfig: Path, tmp_path: Path):
-    """Run kubectl with only this kubeconfig and a private discovery cache."""
-    if not KUBECTL.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail("kubectl missing in CI: /usr/bin/kubectl is required", pytrace=False)
-        pytest.skip("!!!!! kubectl missing: the kubectl tests need /usr/bin/kubectl !!!!!")
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(tmp_path),
-        "KUBECONFIG": str(kubeconfig),
-    }
-
-    def run(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(KUBECTL), *args],
-            env={**env, "KUBECONFIG": str(config or kubeconfig)},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-
-    return run
 
 
 def lines(result: subprocess.CompletedProcess[str]) -> list[list[str]]:
@@ -173,13 +132,6 @@ def test_kubectl_get_missing_pod(kubectl) -> None:
     result = kubectl("get", "pod", "missing")
     assert result.returncode == 1
     assert result.stderr.strip() == 'Error from server (NotFound): pods "missing" not found'
-
-
-def test_kubectl_watch_is_refused_clearly(kubectl) -> None:
-    """Until watch is served, ``get -w`` prints the list, then the server's 405 reason."""
-    result = kubectl("get", "pods", "-w")
-    assert result.returncode == 1
-    assert "Error from server (MethodNotAllowed): watch is not served" in result.stderr
 
 
 def test_kubectl_get_yaml(kubectl) -> None:
