@@ -115,6 +115,53 @@ def name_errors(name: str, *, label: bool = False) -> list[str]:
     return []
 
 
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_QUALIFIED_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+    "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+    "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    "'my_value',  or '12345', regex used for validation is "
+    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+)
+
+
+def label_key_errors(key: str) -> list[str]:
+    """IsQualifiedName: an optional DNS-1123 subdomain prefix and a 63-character name."""
+    prefix, _, name = key.rpartition("/")
+    errors = []
+    if "/" in key and not prefix:
+        errors.append("prefix part must be non-empty")
+    elif prefix:
+        errors += [f"prefix part {m}" for m in name_errors(prefix)]
+    if not name:
+        errors.append("name part must be non-empty")
+    elif len(name) > 63:
+        errors.append("name part must be no more than 63 characters")
+    elif not _LABEL_NAME.match(name):
+        errors.append(_QUALIFIED_MSG)
+    return errors
+
+
+def label_value_errors(value: str) -> list[str]:
+    """IsValidLabelValue."""
+    if len(value) > 63:
+        return ["must be no more than 63 characters"]
+    if value and not _LABEL_NAME.match(value):
+        return [_LABEL_VALUE_MSG]
+    return []
+
+
+def compact_json(value: Any) -> str:
+    """Go's %v of a value in a field error, close enough: compact JSON."""
+    import json  # noqa: PLC0415 - only error paths need it
+
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
 # --- metadata --------------------------------------------------------------------------------
 def controller_ref(owner: dict) -> dict:
     """metav1.NewControllerRef: controller and blockOwnerDeletion both true."""

@@ -7,8 +7,9 @@ apimachinery's ``APIVersions``, ``APIGroupList`` and ``APIResourceList`` (legacy
 kubectl 1.32 asks for aggregated discovery first but falls back to these when the response's
 Content-Type is plain ``application/json``.
 
-Only the verbs actually served are advertised (``get``, ``list``): ``kubectl api-resources``
-shows them, and clients do not try verbs the server does not claim.
+Every kind is served with all eight verbs; subresources are listed as ``<plural>/<sub>``
+entries as kube-apiserver lists them (``pods/eviction`` in group policy, ``deployments/scale``
+as an ``autoscaling/v1`` Scale: kubectl drain and kubectl scale look for exactly these).
 """
 
 from __future__ import annotations
@@ -17,7 +18,20 @@ from dataclasses import dataclass, field
 
 from cluster.controllers.kubelet import KUBELET_VERSION
 
-SERVED_VERBS = ("get", "list")
+SERVED_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Subresource:
+    name: str
+    kind: str
+    verbs: tuple[str, ...]
+    group: str | None = None  # set when the subresource's kind lives in another group
+    version: str | None = None
+
+
+STATUS = ("get", "patch", "update")
+SCALE = Subresource("scale", "Scale", STATUS, "autoscaling", "v1")
 
 
 @dataclass(frozen=True)
@@ -31,6 +45,7 @@ class Resource:
     short_names: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = field(default=SERVED_VERBS)
+    subresources: tuple[Subresource, ...] = ()
 
     @property
     def group_version(self) -> str:
@@ -50,14 +65,80 @@ class Resource:
             entry["categories"] = list(self.categories)
         return entry
 
+    def subresource_discovery(self) -> list[dict]:
+        entries = []
+        for sub in self.subresources:
+            entry: dict = {
+                "name": f"{self.name}/{sub.name}",
+                "singularName": "",
+                "namespaced": self.namespaced,
+                "kind": sub.kind,
+                "verbs": list(sub.verbs),
+            }
+            if sub.group is not None:
+                entry["group"], entry["version"] = sub.group, sub.version
+            entries.append(entry)
+        return entries
+
+    def subresource(self, name: str) -> Subresource | None:
+        return next((s for s in self.subresources if s.name == name), None)
+
+
+def _status(kind: str) -> Subresource:
+    return Subresource("status", kind, STATUS)
+
 
 RESOURCES: tuple[Resource, ...] = (
-    Resource("namespaces", "Namespace", "", "v1", False, "namespace", ("ns",)),
-    Resource("nodes", "Node", "", "v1", False, "node", ("no",)),
-    Resource("pods", "Pod", "", "v1", True, "pod", ("po",), ("all",)),
+    Resource(
+        "namespaces",
+        "Namespace",
+        "",
+        "v1",
+        False,
+        "namespace",
+        ("ns",),
+        subresources=(_status("Namespace"),),
+    ),
+    Resource("nodes", "Node", "", "v1", False, "node", ("no",), subresources=(_status("Node"),)),
+    Resource(
+        "pods",
+        "Pod",
+        "",
+        "v1",
+        True,
+        "pod",
+        ("po",),
+        ("all",),
+        subresources=(
+            Subresource("binding", "Binding", ("create",)),
+            Subresource("eviction", "Eviction", ("create",), "policy", "v1"),
+            Subresource("log", "Pod", ("get",)),
+            _status("Pod"),
+        ),
+    ),
     Resource("events", "Event", "", "v1", True, "event", ("ev",)),
-    Resource("deployments", "Deployment", "apps", "v1", True, "deployment", ("deploy",), ("all",)),
-    Resource("replicasets", "ReplicaSet", "apps", "v1", True, "replicaset", ("rs",), ("all",)),
+    Resource(
+        "deployments",
+        "Deployment",
+        "apps",
+        "v1",
+        True,
+        "deployment",
+        ("deploy",),
+        ("all",),
+        subresources=(SCALE, _status("Deployment")),
+    ),
+    Resource(
+        "replicasets",
+        "ReplicaSet",
+        "apps",
+        "v1",
+        True,
+        "replicaset",
+        ("rs",),
+        ("all",),
+        subresources=(SCALE, _status("ReplicaSet")),
+    ),
     Resource("leases", "Lease", "coordination.k8s.io", "v1", True, "lease"),
 )
 GROUPS: tuple[tuple[str, str], ...] = (("apps", "v1"), ("coordination.k8s.io", "v1"))
@@ -120,5 +201,10 @@ def api_resource_list(group: str, version: str) -> dict:
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": group_version,
-        "resources": [r.discovery() for r in RESOURCES if (r.group, r.version) == (group, version)],
+        "resources": [
+            entry
+            for r in RESOURCES
+            if (r.group, r.version) == (group, version)
+            for entry in (r.discovery(), *r.subresource_discovery())
+        ],
     }

@@ -79,3 +79,60 @@ def method_not_allowed() -> JsonResponse:
 
 def bad_request(message: str) -> JsonResponse:
     return status_response(code=400, reason="BadRequest", message=message)
+
+
+_CAUSE_REASONS = (
+    ("Required value", "FieldValueRequired"),
+    ("Forbidden", "FieldValueForbidden"),
+    ("Unsupported value", "FieldValueNotSupported"),
+    ("Duplicate value", "FieldValueDuplicate"),
+)
+
+
+def _cause(cause: dict) -> dict:
+    message = cause.get("message", "")
+    reason = cause.get("reason") or next(
+        (r for prefix, r in _CAUSE_REASONS if message.startswith(prefix)), "FieldValueInvalid"
+    )
+    return {"reason": reason, "message": message, "field": cause.get("field", "")}
+
+
+def from_error(error, *, resource: str, group: str, name: str = "") -> JsonResponse:
+    """A service error as the API server reports it. ``details.kind`` is the resource for
+    NotFound/AlreadyExists/Conflict and the Kind for Invalid (kubectl builds its
+    ``The Deployment "x" is invalid: ...`` line from the latter and the causes)."""
+    details: dict = {"name": error.name or name, "group": group}
+    if error.reason == "Invalid":
+        details["kind"] = error.kind or resource
+        details["causes"] = [_cause(c) for c in error.causes]
+    else:
+        details["kind"] = resource
+        if error.causes:
+            details["causes"] = [_cause(c) for c in error.causes]
+    return status_response(
+        code=error.code, reason=error.reason, message=error.message, details=details
+    )
+
+
+def unsupported_media_type(content_type: str) -> JsonResponse:
+    """415, with the way around it for kubectl's protobuf shortcuts."""
+    message = f"the body of the request was in an unknown format - accepted media types include: {', '.join(ACCEPTED_BODIES)}"
+    if "protobuf" in content_type:
+        message = PROTOBUF_REFUSED
+    return status_response(code=415, reason="UnsupportedMediaType", message=message)
+
+
+ACCEPTED_BODIES = (
+    "application/json",
+    "application/yaml",
+    "application/strategic-merge-patch+json",
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/apply-patch+yaml",
+)
+PROTOBUF_REFUSED = (
+    "this simulator reads JSON and YAML request bodies, not protobuf (kubectl 1.32+ sends "
+    "protobuf for its typed shortcuts such as 'kubectl create deployment'); send the object "
+    "as JSON instead: 'kubectl create deployment web --image=nginx --dry-run=client -o yaml "
+    "| kubectl apply -f -'"
+)

@@ -26,12 +26,23 @@ urlpatterns = [
         views.item,
         CORE,
     ),
+    path(
+        PREFIX + "api/v1/namespaces/<str:namespace>/<str:plural>/<str:obj_name>/<str:sub>",
+        views.subresource,
+        CORE,
+    ),
     path(PREFIX + "api/v1/<str:plural>", views.collection, CORE),
     path(PREFIX + "api/v1/<str:plural>/<str:obj_name>", views.item, CORE),
+    path(PREFIX + "api/v1/<str:plural>/<str:obj_name>/<str:sub>", views.subresource, CORE),
     path(NAMED + "/namespaces/<str:namespace>/<str:plural>", views.collection),
     path(NAMED + "/namespaces/<str:namespace>/<str:plural>/<str:obj_name>", views.item),
+    path(
+        NAMED + "/namespaces/<str:namespace>/<str:plural>/<str:obj_name>/<str:sub>",
+        views.subresource,
+    ),
     path(NAMED + "/<str:plural>", views.collection),
     path(NAMED + "/<str:plural>/<str:obj_name>", views.item),
+    path(NAMED + "/<str:plural>/<str:obj_name>/<str:sub>", views.subresource),
     re_path(
         r"^clusters/(?P<name>[-a-zA-Z0-9_]+)/(?:api|apis|openapi)(?:/.*)?$", views.unknown_path
     ),

@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from cluster import selectors
-from cluster.api import resources, selection, status, tables, watch
+from cluster.api import logs, resources, selection, status, tables, watch, writes
 from cluster.models import Cluster
 
 logger = logging.getLogger(__name__)
@@ -46,8 +46,12 @@ def authenticate(request: HttpRequest, name: str, *, anonymous: bool) -> Cluster
     return status.no_such_path() if cluster is None else cluster
 
 
-def api_view(*, anonymous: bool = False) -> Callable[[View], View]:
-    """GET only, authenticated against the cluster in the URL, errors as Status objects.
+READ = ("GET", "HEAD")
+
+
+def api_view(*, anonymous: bool = False, methods: tuple[str, ...] = READ) -> Callable[[View], View]:
+    """Authenticated against the cluster in the URL, only ``methods`` (405 otherwise), errors
+    as Status objects.
 
     The view receives the :class:`Cluster` instead of its name."""
 
@@ -58,7 +62,7 @@ def api_view(*, anonymous: bool = False) -> Callable[[View], View]:
             cluster = authenticate(request, name, anonymous=anonymous)
             if isinstance(cluster, HttpResponse):
                 return cluster
-            if request.method not in ("GET", "HEAD"):
+            if request.method not in methods:
                 return status.method_not_allowed()
             try:
                 return view(request, cluster, **kwargs)
@@ -125,7 +129,7 @@ def resource_list(
 # --- get and list ------------------------------------------------------------------------------
 
 
-@api_view()
+@api_view(methods=(*READ, "POST", "DELETE"))
 def collection(
     request: HttpRequest,
     cluster: Cluster,
@@ -138,14 +142,23 @@ def collection(
     """List (``GET .../pods``, ``.../namespaces/<ns>/pods``) with label and field selectors.
     ``limit`` is accepted and ignored: the whole list comes in one page, ``continue`` empty."""
     res = resources.resource_for(group=group, version=version, plural=plural)
+    if res is None and namespace is not None and group == "":
+        # /api/v1/namespaces/<name>/status: a subresource of a Namespace, not a collection.
+        namespaces = resources.resource_for(group="", version="v1", plural="namespaces")
+        if namespaces is not None and namespaces.subresource(plural):
+            return _subresource(request, cluster, namespaces, None, namespace, plural)
     if res is None or (namespace is not None and not res.namespaced):
         return status.no_such_path()
+    if request.method == "POST":
+        return writes.create(request, cluster, res, namespace)
     labels = selection.parse_label_selector(request.GET.get("labelSelector"))
     fields = selection.parse_field_selector(request.GET.get("fieldSelector"), kind=res.kind)
     if parse_bool(request.GET.get("watch")):
         return _watch(request, cluster, res, namespace=namespace, labels=labels, fields=fields)
     rv, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=namespace)
     items = [b for b in bodies if labels(b["metadata"].get("labels") or {}) and fields(b)]
+    if request.method == "DELETE":
+        return writes.delete_collection(request, cluster, res, items)
     if wants_table(request):
         return _table(request, cluster, res, items, str(rv))
     return _json(
@@ -158,7 +171,7 @@ def collection(
     )
 
 
-@api_view()
+@api_view(methods=(*READ, "PUT", "PATCH", "DELETE"))
 def item(
     request: HttpRequest,
     cluster: Cluster,
@@ -173,6 +186,12 @@ def item(
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None or res.namespaced != (namespace is not None):
         return status.no_such_path()
+    if request.method == "PUT":
+        return writes.replace(request, cluster, res, namespace, obj_name)
+    if request.method == "PATCH":
+        return writes.patch(request, cluster, res, namespace, obj_name)
+    if request.method == "DELETE":
+        return writes.delete(request, cluster, res, namespace, obj_name)
     if parse_bool(request.GET.get("watch")):
         labels = selection.parse_label_selector(request.GET.get("labelSelector"))
         by_name = selection.parse_field_selector(f"metadata.name={obj_name}", kind=res.kind)
@@ -186,6 +205,59 @@ def item(
     if wants_table(request):
         return _table(request, cluster, res, [body], body["metadata"].get("resourceVersion", ""))
     return _json(body)
+
+
+@api_view(methods=(*READ, "POST", "PUT", "PATCH"))
+def subresource(
+    request: HttpRequest,
+    cluster: Cluster,
+    *,
+    group: str,
+    version: str,
+    plural: str,
+    obj_name: str,
+    sub: str,
+    namespace: str | None = None,
+) -> HttpResponse:
+    res = resources.resource_for(group=group, version=version, plural=plural)
+    if res is None or res.namespaced != (namespace is not None):
+        return status.no_such_path()
+    return _subresource(request, cluster, res, namespace, obj_name, sub)
+
+
+def _subresource(
+    request: HttpRequest,
+    cluster: Cluster,
+    res: resources.Resource,
+    namespace: str | None,
+    obj_name: str,
+    sub: str,
+) -> HttpResponse:
+    """``scale`` (GET/PUT/PATCH, an autoscaling/v1 Scale), ``status`` (GET/PUT/PATCH, the whole
+    object), ``binding`` and ``eviction`` (POST) and ``log`` (GET)."""
+    spec = res.subresource(sub)
+    if spec is None:
+        return status.no_such_path()
+    verb = {"GET": "get", "HEAD": "get", "POST": "create", "PUT": "update", "PATCH": "patch"}
+    if verb.get(request.method or "") not in spec.verbs:
+        return status.method_not_allowed()
+    ns = namespace or ""
+    if sub == "binding":
+        return writes.bind(request, cluster, res, ns, obj_name)
+    if sub == "eviction":
+        return writes.evict(request, cluster, res, ns, obj_name)
+    if sub == "log":
+        return logs.pod_log(request, cluster, ns, obj_name)
+    if request.method == "PUT":
+        return writes.replace(request, cluster, res, namespace, obj_name, subresource=sub)
+    if request.method == "PATCH":
+        return writes.patch(request, cluster, res, namespace, obj_name, subresource=sub)
+    if sub == "scale":
+        return writes.get_scale(cluster, res, ns, obj_name)
+    _, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=ns, name=obj_name)
+    if not bodies:
+        return status.not_found(resource=res.name, group=res.group, name=obj_name)
+    return _json(bodies[0])
 
 
 def _watch(

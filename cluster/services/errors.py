@@ -8,10 +8,29 @@ class ServiceError(Exception):
     reason = "BadRequest"
     code = 400
 
-    def __init__(self, message: str, *, causes: list[dict] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        causes: list[dict] | None = None,
+        kind: str = "",
+        name: str = "",
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.causes = causes or []
+        self.kind = kind  # the Status details, where Kubernetes gives them (Invalid)
+        self.name = name
+
+
+class BadRequest(ServiceError):
+    reason = "BadRequest"
+    code = 400
+
+
+class Forbidden(ServiceError):
+    reason = "Forbidden"
+    code = 403
 
 
 class NotFound(ServiceError):

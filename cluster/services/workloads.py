@@ -35,7 +35,7 @@ def deployment_apply_defaults(body: dict) -> None:
     template_spec.setdefault("securityContext", {})
 
 
-def _validate_replicas(replicas: object) -> int:
+def validate_replicas(replicas: object) -> int:
     try:
         value = int(replicas)  # type: ignore[call-overload]
     except (TypeError, ValueError):
@@ -51,7 +51,7 @@ def _validate_replicas(replicas: object) -> int:
     return value
 
 
-def _check_pod_budget(cluster: Cluster, *, adding: int) -> None:
+def check_pod_budget(cluster: Cluster, *, adding: int) -> None:
     """Cluster size limit: the sum of desired replicas may not exceed K8SVIZ_MAX_PODS."""
     limit = settings.K8SVIZ_MAX_PODS
     current = 0
@@ -95,7 +95,7 @@ def deployment_create(
     if causes:
         detail = "; ".join(f"{c['field']}: {c['message']}" for c in causes)
         raise Invalid(f'Deployment.apps "{name}" is invalid: {detail}', causes=causes)
-    replicas = _validate_replicas(replicas)
+    replicas = validate_replicas(replicas)
     container_name = (
         image.rsplit("/", 1)[-1].split(":", maxsplit=1)[0].split("@", maxsplit=1)[0] or "app"
     )
@@ -122,7 +122,7 @@ def deployment_submit(*, cluster: Cluster, body: dict, actor: str) -> KubeObject
     """Create a Deployment from a full manifest (defaults, validation, size limit)."""
     deployment_apply_defaults(body)
     spec = body["spec"]
-    _validate_replicas(spec["replicas"])
+    validate_replicas(spec["replicas"])
     selector = spec.get("selector")
     labels = spec["template"].get("metadata", {}).get("labels") or {}
     if not selector or not k8s.selector_matches(selector, labels):
@@ -137,7 +137,7 @@ def deployment_submit(*, cluster: Cluster, body: dict, actor: str) -> KubeObject
             ],
         )
     with transaction.atomic():
-        _check_pod_budget(cluster, adding=int(spec["replicas"]))
+        check_pod_budget(cluster, adding=int(spec["replicas"]))
         body.setdefault("status", {})
         return store.object_create(cluster=cluster, body=body, actor=actor)
 
@@ -156,11 +156,11 @@ def deployment_scale(
     *, cluster: Cluster, namespace: str, name: str, replicas: int, actor: str = "user"
 ) -> KubeObject:
     """The scale subresource: only spec.replicas changes (no new revision)."""
-    replicas = _validate_replicas(replicas)
+    replicas = validate_replicas(replicas)
     with transaction.atomic():
         deployment = _get(cluster, "Deployment", namespace, name)
         current = int(deployment.spec.get("replicas", 1))
-        _check_pod_budget(cluster, adding=replicas - current)
+        check_pod_budget(cluster, adding=replicas - current)
         if current == replicas:
             return deployment
         deployment.spec["replicas"] = replicas

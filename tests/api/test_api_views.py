@@ -90,8 +90,9 @@ def test_bad_user_name_is_refused(demo: Cluster) -> None:
         services.api_token_issue(cluster=demo, user="Not A Name")
 
 
-def test_writes_are_405_status(api: Client) -> None:
-    assert_status(api.post(BASE + "/api/v1/namespaces/default/pods", {}), 405, "MethodNotAllowed")
+def test_unserved_methods_are_405_status(api: Client) -> None:
+    assert_status(api.put(BASE + "/api/v1/namespaces/default/pods", {}), 405, "MethodNotAllowed")
+    assert_status(api.post(BASE + "/api/v1/nodes/node-1"), 405, "MethodNotAllowed")
 
 
 # --- discovery ---------------------------------------------------------------------------------
@@ -107,23 +108,50 @@ def test_discovery_documents(api: Client) -> None:
         "coordination.k8s.io/v1",
     ]
     core = {r["name"]: r for r in api.get(BASE + "/api/v1").json()["resources"]}
-    assert set(core) == {"namespaces", "nodes", "pods", "events"}
+    assert set(core) == {
+        "namespaces",
+        "namespaces/status",
+        "nodes",
+        "nodes/status",
+        "pods",
+        "pods/binding",
+        "pods/eviction",
+        "pods/log",
+        "pods/status",
+        "events",
+    }
+    verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     assert core["pods"] == {
         "name": "pods",
         "singularName": "pod",
         "namespaced": True,
         "kind": "Pod",
-        "verbs": ["get", "list"],
+        "verbs": verbs,
         "shortNames": ["po"],
         "categories": ["all"],
+    }
+    assert core["pods/eviction"] == {
+        "name": "pods/eviction",
+        "singularName": "",
+        "namespaced": True,
+        "kind": "Eviction",
+        "verbs": ["create"],
+        "group": "policy",
+        "version": "v1",
     }
     assert core["nodes"]["namespaced"] is False
     apps = api.get(BASE + "/apis/apps/v1").json()
     assert apps["groupVersion"] == "apps/v1"
-    assert {r["name"]: r["shortNames"] for r in apps["resources"]} == {
+    assert {r["name"]: r.get("shortNames") for r in apps["resources"]} == {
         "deployments": ["deploy"],
+        "deployments/scale": None,
+        "deployments/status": None,
         "replicasets": ["rs"],
+        "replicasets/scale": None,
+        "replicasets/status": None,
     }
+    scale = next(r for r in apps["resources"] if r["name"] == "deployments/scale")
+    assert (scale["group"], scale["version"], scale["kind"]) == ("autoscaling", "v1", "Scale")
     leases = api.get(BASE + "/apis/coordination.k8s.io/v1").json()["resources"]
     assert [r["kind"] for r in leases] == ["Lease"]
 
