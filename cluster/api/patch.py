@@ -285,6 +285,8 @@ def _special_elements(original: list, patch: list, key: str) -> tuple[list, list
 def _merge_by_key(original: list, patch: list, key: str, item_schema: Node | None) -> list:
     merged = list(original)
     for item in patch:
+        if not isinstance(item, dict):
+            raise PatchError(NO_MERGE_KEY.format(item=item, key=key))
         value = _identity(item, key)
         index = _index(merged, value, key)
         if index < 0:

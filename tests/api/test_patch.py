@@ -465,6 +465,12 @@ def test_merge_list_element_without_merge_key_is_an_error() -> None:
         strategic_merge_patch(deployment(), patch, gvk=DEPLOYMENT)
 
 
+def test_merge_list_element_that_is_not_an_object_is_an_error() -> None:
+    patch = {"spec": {"template": {"spec": {"containers": ["nginx"]}}}}
+    with pytest.raises(PatchError):
+        strategic_merge_patch(deployment(), patch, gvk=DEPLOYMENT)
+
+
 def test_ports_merge_by_container_port() -> None:
     patch = {
         "spec": {
