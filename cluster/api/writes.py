@@ -50,6 +50,29 @@ def actor_of(request: HttpRequest) -> str:
     return f"api-client/{manager}" if manager else "api-client"
 
 
+def field_manager(request: HttpRequest) -> str:
+    """The request's field manager: ``fieldManager``, else what the API server derives from
+    the User-Agent (its first part: ``kubectl``, ``OpenAPI-Generator``)."""
+    manager = request.GET.get("fieldManager")
+    if manager:
+        return manager[:128]
+    agent = request.headers.get("User-Agent", "unknown")
+    return agent.split("/", 1)[0][:128] or "unknown"
+
+
+def managed_fields(request: HttpRequest, cluster: Cluster, res: Resource):
+    """The managedFields recorder for this request's writes (an Update operation)."""
+    from cluster.api import apply as ssa  # noqa: PLC0415 - the schema loads on first use
+
+    manager = field_manager(request)
+    now = k8s.rfc3339(cluster.sim_now)
+
+    def record(old: dict | None, new: dict) -> dict:
+        return ssa.record_update(old, new, manager=manager, now=now, api_version=res.group_version)
+
+    return record
+
+
 def media_type(request: HttpRequest) -> str:
     return (request.headers.get("Content-Type") or JSON).split(";")[0].strip().lower()
 
@@ -131,6 +154,7 @@ def create(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str
             namespace=namespace,
             actor=actor_of(request),
             dry_run=dry_run,
+            managed_fields=managed_fields(request, cluster, res),
         )
     except BodyError as exc:
         return exc.response
@@ -171,6 +195,7 @@ def replace(
             actor=actor_of(request),
             subresource=subresource,
             dry_run=dry_run,
+            managed_fields=managed_fields(request, cluster, res),
         )
     except BodyError as exc:
         return exc.response
@@ -299,6 +324,7 @@ def patch(
                     actor=actor_of(request),
                     subresource=subresource,
                     dry_run=dry_run,
+                    managed_fields=managed_fields(request, cluster, res),
                 )
                 return _reply(obj)
             except errors.Conflict:
@@ -326,6 +352,7 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
     """Server-side apply: create the object if it does not exist, else merge the applied
     configuration, field ownership decided by :mod:`cluster.api.apply`."""
     from cluster.api import apply as ssa  # noqa: PLC0415
+    from cluster.api import patch as engines  # noqa: PLC0415
 
     manager = request.GET.get("fieldManager")
     if not manager:
@@ -348,14 +375,14 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
         merged = ssa.server_side_apply(
             live, applied, manager=manager, force=force, gvk=gvk, now=now
         )
+    except engines.PatchError as exc:
+        return status.status_response(code=422, reason="Invalid", message=str(exc))
     except ssa.ApplyConflict as conflict:
         return status.status_response(
             code=409,
             reason="Conflict",
-            message=ssa.conflict_message(conflict.conflicts, api_version=res.group_version),
-            details={
-                "causes": ssa.conflict_causes(conflict.conflicts, api_version=res.group_version)
-            },
+            message=ssa.conflict_message(conflict.conflicts),
+            details={"causes": conflict.causes()},
         )
     merged["kind"], merged["apiVersion"] = res.kind, res.group_version
     merged.setdefault("metadata", {})["name"] = name

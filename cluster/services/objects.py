@@ -45,6 +45,12 @@ FOREGROUND = "foregroundDeletion"
 ORPHAN = "orphan"
 
 
+# Records a write's field ownership (``metadata.managedFields``): given the object before (None
+# on create) and after, returns the after with its managedFields updated. The API passes one
+# per request (its fieldManager); writes from the dashboard and controllers pass none.
+ManagedFields = Callable[[dict | None, dict], dict]
+
+
 class _DryRun(Exception):
     def __init__(self, result: Any) -> None:
         self.result = result
@@ -181,6 +187,7 @@ def object_create(
     namespace: str | None,
     actor: str,
     dry_run: bool = False,
+    managed_fields: ManagedFields | None = None,
 ) -> KubeObject:
     """POST: admit and store a new object of ``body["kind"]``."""
     body = copy.deepcopy(body)
@@ -191,8 +198,9 @@ def object_create(
         raise BadRequest("resourceVersion should not be set on objects to be created")
     for key in SERVER_SET:
         meta.pop(key, None)
-    meta.pop("managedFields", None)
     _check_namespace(cluster, kind, body, namespace)
+    if managed_fields is not None:
+        body = managed_fields(None, body)
 
     def write() -> KubeObject:
         with transaction.atomic():
@@ -327,6 +335,7 @@ def object_replace(
     actor: str,
     subresource: str | None = None,
     dry_run: bool = False,
+    managed_fields: ManagedFields | None = None,
 ) -> KubeObject:
     """PUT (and the end of every PATCH): optimistic concurrency on ``metadata.resourceVersion``
     when the body carries one (unconditional otherwise, as Kubernetes allows for these kinds),
@@ -353,6 +362,8 @@ def object_replace(
                 if causes:
                     raise _invalid(kind, name, causes)
                 _admit_update(cluster, obj, merged)
+            if managed_fields is not None:
+                merged = managed_fields(obj.body, merged)
             spec_changed = merged.get("spec") != obj.body.get("spec")
             if merged == obj.body:
                 return obj

@@ -159,7 +159,9 @@ def test_dry_run_validates_and_stores_nothing(api: Client, demo: Cluster) -> Non
     assert stored(demo, "Deployment", "web") is None
     demo.refresh_from_db()
     assert demo.resource_version == rv
-    assert_status(send(api, "post", DEPLOYMENTS, deployment(replicas=-1), dryRun="All"), 422, "Invalid")
+    assert_status(
+        send(api, "post", DEPLOYMENTS, deployment(replicas=-1), dryRun="All"), 422, "Invalid"
+    )
 
 
 def test_too_many_replicas_is_403(api: Client, demo: Cluster, settings) -> None:
@@ -325,8 +327,12 @@ def test_eviction_deletes_gracefully(api: Client, demo: Cluster) -> None:
 
 def test_binding_assigns_a_node_once(api: Client, demo: Cluster) -> None:
     send(api, "post", PODS, pod(schedulerName="my-scheduler"))
-    binding = {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": "web"},
-               "target": {"apiVersion": "v1", "kind": "Node", "name": "node-2"}}
+    binding = {
+        "apiVersion": "v1",
+        "kind": "Binding",
+        "metadata": {"name": "web"},
+        "target": {"apiVersion": "v1", "kind": "Node", "name": "node-2"},
+    }
     assert send(api, "post", PODS + "/web/binding", binding).status_code == 201
     assert stored(demo, "Pod", "web").node_name == "node-2"
     assert_status(send(api, "post", PODS + "/web/binding", binding), 409, "Conflict")

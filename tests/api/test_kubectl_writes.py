@@ -1,0 +1,241 @@
+"""Real ``/usr/bin/kubectl`` changing the simulated cluster over TLS, with a Celery worker and
+beat reconciling, so each command's effect plays out as it would on a cluster: create, apply
+(client- and server-side), scale, set image, label, patch, replace, delete (which waits through
+a watch), cordon/drain/uncordon (evictions), rollout restart/status, logs."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster.models import Cluster, KubeObject
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+DEPLOYMENT = textwrap.dedent(
+    """
+    apiVersion: apps/v1
+    kind: Deployment
+    metadata:
+      name: web
+      labels: {app: web}
+    spec:
+      replicas: 2
+      selector:
+        matchLabels: {app: web}
+      template:
+        metadata:
+          labels: {app: web}
+        spec:
+          containers:
+          - name: web
+            image: nginx:1.27
+            ports:
+            - containerPort: 80
+            resources:
+              requests: {cpu: 100m, memory: 64Mi}
+    """
+)
+
+
+@pytest.fixture
+def cluster(kubectl, celery_worker_proc) -> Cluster:
+    """The settled demo cluster, reconciled live by a worker while kubectl talks to it."""
+    return Cluster.objects.get(name="demo")
+
+
+@pytest.fixture
+def manifest(tmp_path: Path) -> Path:
+    path = tmp_path / "web.yaml"
+    path.write_text(DEPLOYMENT)
+    return path
+
+
+def ok(result) -> str:
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def wait_for(predicate, timeout: float = 60.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def body(cluster: Cluster, kind: str, name: str, namespace: str = "default") -> dict | None:
+    return (
+        KubeObject.objects.filter(cluster=cluster, kind=kind, name=name, namespace=namespace)
+        .values_list("body", flat=True)
+        .first()
+    )
+
+
+def running_pods(cluster: Cluster, app: str) -> list[dict]:
+    return [
+        b
+        for b in KubeObject.objects.filter(
+            cluster=cluster, kind="Pod", phase="Running"
+        ).values_list("body", flat=True)
+        if (b["metadata"].get("labels") or {}).get("app") == app
+        and not b["metadata"].get("deletionTimestamp")
+    ]
+
+
+def test_create_apply_scale_set_image_rollout(kubectl, cluster, manifest: Path) -> None:
+    """The everyday loop: create -f, apply (unchanged, then configured), scale, set image,
+    rollout status until the new ReplicaSet's pods are all available."""
+    assert ok(kubectl("create", "-f", str(manifest))) == "deployment.apps/web created"
+    wait_for(lambda: len(running_pods(cluster, "web")) == 2, what="2 web pods running")
+
+    assert ok(kubectl("apply", "-f", str(manifest))).startswith("deployment.apps/web")
+    manifest.write_text(DEPLOYMENT.replace("replicas: 2", "replicas: 3"))
+    assert ok(kubectl("apply", "-f", str(manifest))) == "deployment.apps/web configured"
+    stored = body(cluster, "Deployment", "web")
+    assert stored["spec"]["replicas"] == 3
+    container = stored["spec"]["template"]["spec"]["containers"][0]
+    assert container["ports"] == [{"containerPort": 80}]  # strategic merge kept the list
+
+    assert ok(kubectl("scale", "deploy/web", "--replicas=4")) == "deployment.apps/web scaled"
+    assert body(cluster, "Deployment", "web")["spec"]["replicas"] == 4
+
+    assert ok(kubectl("set", "image", "deploy/web", "web=nginx:1.28")) == (
+        "deployment.apps/web image updated"
+    )
+    container = body(cluster, "Deployment", "web")["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["resources"]["requests"]["cpu"]) == ("nginx:1.28", "100m")
+    rollout = kubectl("rollout", "status", "deploy/web", "--timeout=90s")
+    assert ok(rollout).endswith('deployment "web" successfully rolled out')
+    images = {p["spec"]["containers"][0]["image"] for p in running_pods(cluster, "web")}
+    assert images == {"nginx:1.28"}
+
+
+def test_apply_server_side_creates_then_conflicts(kubectl, cluster, manifest: Path) -> None:
+    out = ok(kubectl("apply", "--server-side", "-f", str(manifest)))
+    assert out == "deployment.apps/web serverside-applied"
+    managers = [
+        m["manager"] for m in body(cluster, "Deployment", "web")["metadata"]["managedFields"]
+    ]
+    assert managers == ["kubectl"]
+    ok(kubectl("scale", "deploy/web", "--replicas=5"))
+    manifest.write_text(DEPLOYMENT.replace("replicas: 2", "replicas: 3"))
+    refused = kubectl("apply", "--server-side", "-f", str(manifest))
+    assert refused.returncode == 1
+    assert 'conflict with "kubectl"' in refused.stderr and ".spec.replicas" in refused.stderr
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(manifest))
+    assert ok(forced) == "deployment.apps/web serverside-applied"
+    assert body(cluster, "Deployment", "web")["spec"]["replicas"] == 3
+
+
+def test_label_annotate_patch_replace(kubectl, cluster, tmp_path: Path) -> None:
+    assert (
+        ok(kubectl("label", "deploy", "nginx", "tier=frontend")) == "deployment.apps/nginx labeled"
+    )
+    ok(kubectl("annotate", "deploy", "nginx", "owner=teacher"))
+    ok(kubectl("patch", "deploy", "nginx", "--type=merge", "-p", '{"spec":{"minReadySeconds":5}}'))
+    ok(
+        kubectl(
+            "patch",
+            "deploy",
+            "nginx",
+            "--type=json",
+            "-p",
+            '[{"op":"replace","path":"/spec/revisionHistoryLimit","value":3}]',
+        )
+    )
+    stored = body(cluster, "Deployment", "nginx")
+    assert stored["metadata"]["labels"]["tier"] == "frontend"
+    assert stored["metadata"]["annotations"]["owner"] == "teacher"
+    assert (stored["spec"]["minReadySeconds"], stored["spec"]["revisionHistoryLimit"]) == (5, 3)
+
+    bad = kubectl(
+        "patch", "deploy", "nginx", "--type=json", "-p", '[{"op":"test","path":"/x","value":1}]'
+    )
+    assert bad.returncode == 1 and "Error from server" in bad.stderr
+
+    current = yaml.safe_load(ok(kubectl("get", "deploy", "nginx", "-o", "yaml")))
+    current["spec"]["replicas"] = 7
+    path = tmp_path / "nginx.yaml"
+    path.write_text(yaml.safe_dump(current))
+    assert ok(kubectl("replace", "-f", str(path))) == "deployment.apps/nginx replaced"
+    stale = kubectl("replace", "-f", str(path))  # the resourceVersion in the file is old now
+    assert stale.returncode == 1
+    assert "Error from server (Conflict)" in stale.stderr
+    assert "the object has been modified" in stale.stderr
+
+
+def test_invalid_manifest_prints_the_api_servers_reasons(kubectl, cluster, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(DEPLOYMENT.replace("name: web\n  labels", "name: Web_Bad\n  labels"))
+    result = kubectl("create", "-f", str(path))
+    assert result.returncode == 1
+    assert 'The Deployment "Web_Bad" is invalid' in result.stderr
+    assert "metadata.name: Invalid value" in result.stderr
+
+
+def test_delete_waits_for_graceful_termination(kubectl, cluster) -> None:
+    """kubectl delete pod waits (GET, then a watch by name) until the kubelet has stopped the
+    containers and the pod is gone."""
+    pod = running_pods(cluster, "nginx")[0]["metadata"]["name"]
+    result = kubectl("delete", "pod", pod, "--timeout=60s")
+    assert ok(result) == f'pod "{pod}" deleted'
+    assert body(cluster, "Pod", pod) is None
+    wait_for(lambda: len(running_pods(cluster, "nginx")) == 6, what="a replacement pod")
+
+
+def test_delete_deployment_cascades(kubectl, cluster) -> None:
+    assert ok(kubectl("delete", "deploy", "nginx")) == 'deployment.apps "nginx" deleted'
+    wait_for(
+        lambda: (
+            not KubeObject.objects.filter(
+                cluster=cluster, kind__in=["ReplicaSet", "Pod"], namespace="default"
+            ).exists()
+        ),
+        what="the ReplicaSet and pods collected",
+    )
+
+
+def test_cordon_drain_uncordon(kubectl, cluster) -> None:
+    on_node = {
+        b["metadata"]["name"]
+        for b in KubeObject.objects.filter(
+            cluster=cluster, kind="Pod", node_name="node-1"
+        ).values_list("body", flat=True)
+    }
+    assert on_node, "the demo cluster runs pods on node-1"
+    assert ok(kubectl("cordon", "node-1")) == "node/node-1 cordoned"
+    assert body(cluster, "Node", "node-1", "")["spec"]["unschedulable"] is True
+    drained = ok(kubectl("drain", "node-1", "--ignore-daemonsets", "--timeout=90s"))
+    assert drained.endswith("node/node-1 drained")
+    for name in on_node:
+        assert f"pod/{name} evicted" in drained
+    assert not KubeObject.objects.filter(cluster=cluster, kind="Pod", node_name="node-1").exists()
+    wait_for(lambda: len(running_pods(cluster, "nginx")) == 6, what="replacements elsewhere")
+    assert ok(kubectl("uncordon", "node-1")) == "node/node-1 uncordoned"
+    assert "unschedulable" not in body(cluster, "Node", "node-1", "")["spec"]
+
+
+def test_logs(kubectl, cluster) -> None:
+    pod = running_pods(cluster, "nginx")[0]["metadata"]["name"]
+    out = ok(kubectl("logs", pod))
+    assert "start worker processes" in out
+    assert ok(kubectl("logs", "deploy/nginx", "--tail=1")).endswith("start worker processes")
+
+
+def test_protobuf_shortcut_gets_the_json_route(kubectl, cluster) -> None:
+    """kubectl 1.32 sends `create deployment` as protobuf; the 415 says what to do instead."""
+    result = kubectl("create", "deployment", "api", "--image=nginx")
+    assert result.returncode == 1
+    assert "--dry-run=client -o yaml | kubectl apply -f -" in result.stderr
+    generated = kubectl(
+        "create", "deployment", "api", "--image=nginx", "--dry-run=client", "-o", "json"
+    )
+    assert json.loads(ok(generated))["kind"] == "Deployment"
