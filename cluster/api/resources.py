@@ -7,6 +7,10 @@ apimachinery's ``APIVersions``, ``APIGroupList`` and ``APIResourceList`` (legacy
 kubectl 1.32 asks for aggregated discovery first but falls back to these when the response's
 Content-Type is plain ``application/json``.
 
+The same table yields aggregated discovery (``apidiscovery.k8s.io/v2``): ``/api`` and ``/apis``
+each answer one ``APIGroupDiscoveryList`` when asked for it, and kubectl then makes those two
+requests instead of one more per group-version.
+
 Only the verbs actually served are advertised (``get``, ``list``): ``kubectl api-resources``
 shows them, and clients do not try verbs the server does not claim.
 """
@@ -35,6 +39,22 @@ class Resource:
     @property
     def group_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    def aggregated_discovery(self) -> dict:
+        """This resource in an ``APIVersionDiscovery`` (client-go drops entries without
+        ``responseKind``)."""
+        entry: dict = {
+            "resource": self.name,
+            "responseKind": {"group": self.group, "version": self.version, "kind": self.kind},
+            "scope": "Namespaced" if self.namespaced else "Cluster",
+            "singularResource": self.singular,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        return entry
 
     def discovery(self) -> dict:
         entry: dict = {
@@ -121,4 +141,34 @@ def api_resource_list(group: str, version: str) -> dict:
         "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": [r.discovery() for r in RESOURCES if (r.group, r.version) == (group, version)],
+    }
+
+
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def aggregated_discovery(*, core: bool) -> dict:
+    """``/api`` (``core``) or ``/apis`` as one ``APIGroupDiscoveryList``: each group with its
+    versions and their resources. The core group is named ""."""
+    pairs = [("", "v1")] if core else list(GROUPS)
+    items = []
+    for group, version in pairs:
+        served = [r for r in RESOURCES if (r.group, r.version) == (group, version)]
+        items.append(
+            {
+                "metadata": {"name": group},
+                "versions": [
+                    {
+                        "version": version,
+                        "resources": [r.aggregated_discovery() for r in served],
+                        "freshness": "Current",
+                    }
+                ],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
     }

@@ -273,3 +273,28 @@ def test_kubectl_128_accepts_the_empty_v2_document(kubeconfig: Path, tmp_path: P
     made = requests_made(result.stderr)
     assert "GET /clusters/demo/openapi/v2?timeout=32s" in made
     assert "Error from server (MethodNotAllowed)" in result.stderr, result.stderr
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_kubectl_uses_aggregated_discovery(kubectl) -> None:  # noqa: F811
+    """With aggregated discovery kubectl's cold-cache discovery is two requests, /api and /apis,
+    none per group-version; ``api-resources`` still lists every served resource."""
+    result = kubectl("get", "pods", "-v=6")
+    assert result.returncode == 0, result.stderr
+    made = [m.partition("?")[0] for m in requests_made(result.stderr)]
+    assert made == [
+        "GET /clusters/demo/api",
+        "GET /clusters/demo/apis",
+        "GET /clusters/demo/api/v1/namespaces/default/pods",
+    ]
+    rows = [line.split() for line in kubectl("api-resources").stdout.strip().splitlines()]
+    assert {row[0]: row[1:] for row in rows[1:]} == {
+        "events": ["ev", "v1", "true", "Event"],
+        "namespaces": ["ns", "v1", "false", "Namespace"],
+        "nodes": ["no", "v1", "false", "Node"],
+        "pods": ["po", "v1", "true", "Pod"],
+        "deployments": ["deploy", "apps/v1", "true", "Deployment"],
+        "replicasets": ["rs", "apps/v1", "true", "ReplicaSet"],
+        "leases": ["coordination.k8s.io/v1", "true", "Lease"],
+    }
