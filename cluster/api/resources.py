@@ -10,6 +10,10 @@ Content-Type is plain ``application/json``.
 Every kind is served with all eight verbs; subresources are listed as ``<plural>/<sub>``
 entries as kube-apiserver lists them (``pods/eviction`` in group policy, ``deployments/scale``
 as an ``autoscaling/v1`` Scale: kubectl drain and kubectl scale look for exactly these).
+
+The same table yields aggregated discovery (``apidiscovery.k8s.io/v2``): ``/api`` and ``/apis``
+each answer one ``APIGroupDiscoveryList`` when asked for it, and kubectl then makes those two
+requests instead of one more per group-version.
 """
 
 from __future__ import annotations
@@ -50,6 +54,35 @@ class Resource:
     @property
     def group_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    def aggregated_discovery(self) -> dict:
+        """This resource in an ``APIVersionDiscovery`` (client-go drops entries without
+        ``responseKind``)."""
+        entry: dict = {
+            "resource": self.name,
+            "responseKind": {"group": self.group, "version": self.version, "kind": self.kind},
+            "scope": "Namespaced" if self.namespaced else "Cluster",
+            "singularResource": self.singular,
+            "verbs": list(self.verbs),
+        }
+        if self.short_names:
+            entry["shortNames"] = list(self.short_names)
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        if self.subresources:
+            entry["subresources"] = [
+                {
+                    "subresource": sub.name,
+                    "responseKind": {
+                        "group": self.group if sub.group is None else sub.group,
+                        "version": self.version if sub.version is None else sub.version,
+                        "kind": sub.kind,
+                    },
+                    "verbs": list(sub.verbs),
+                }
+                for sub in self.subresources
+            ]
+        return entry
 
     def discovery(self) -> dict:
         entry: dict = {
@@ -207,4 +240,34 @@ def api_resource_list(group: str, version: str) -> dict:
             if (r.group, r.version) == (group, version)
             for entry in (r.discovery(), *r.subresource_discovery())
         ],
+    }
+
+
+AGGREGATED_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+
+
+def aggregated_discovery(*, core: bool) -> dict:
+    """``/api`` (``core``) or ``/apis`` as one ``APIGroupDiscoveryList``: each group with its
+    versions and their resources. The core group is named ""."""
+    pairs = [("", "v1")] if core else list(GROUPS)
+    items = []
+    for group, version in pairs:
+        served = [r for r in RESOURCES if (r.group, r.version) == (group, version)]
+        items.append(
+            {
+                "metadata": {"name": group},
+                "versions": [
+                    {
+                        "version": version,
+                        "resources": [r.aggregated_discovery() for r in served],
+                        "freshness": "Current",
+                    }
+                ],
+            }
+        )
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": "apidiscovery.k8s.io/v2",
+        "metadata": {},
+        "items": items,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from cluster.api import views
+from cluster.api import openapi_views, views
 
 app_name = "api"
 
@@ -43,6 +43,10 @@ urlpatterns = [
     path(NAMED + "/<str:plural>", views.collection),
     path(NAMED + "/<str:plural>/<str:obj_name>", views.item),
     path(NAMED + "/<str:plural>/<str:obj_name>/<str:sub>", views.subresource),
+    path(PREFIX + "openapi/v2", openapi_views.openapi_v2, name="openapi-v2"),
+    path(PREFIX + "openapi/v3", openapi_views.openapi_v3_index, name="openapi-v3"),
+    path(PREFIX + "openapi/v3/api/v1", openapi_views.openapi_v3_document, CORE),
+    path(PREFIX + "openapi/v3/apis/<str:group>/<str:version>", openapi_views.openapi_v3_document),
     re_path(
         r"^clusters/(?P<name>[-a-zA-Z0-9_]+)/(?:api|apis|openapi)(?:/.*)?$", views.unknown_path
     ),

@@ -105,16 +105,41 @@ def version(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     return _json(resources.version_info())
 
 
+def wants_aggregated_discovery(request: HttpRequest) -> bool:
+    """kubectl ≥1.26 asks ``/api`` and ``/apis`` for
+    ``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList`` first (v2beta1 is
+    not served); older clients and the Python client ask for plain JSON."""
+    for part in request.headers.get("Accept", "").split(","):
+        params = {p.strip() for p in part.split(";")[1:]}
+        if {"g=apidiscovery.k8s.io", "v=v2", "as=APIGroupDiscoveryList"} <= params:
+            return True
+    return False
+
+
+def _discovery(request: HttpRequest, *, core: bool, legacy: dict) -> HttpResponse:
+    """Aggregated discovery when asked for it, legacy otherwise. client-go tells them apart by
+    the response's Content-Type, and ``Vary: Accept`` keeps HTTP caches from mixing them."""
+    if wants_aggregated_discovery(request):
+        response = _json(
+            resources.aggregated_discovery(core=core),
+            content_type=resources.AGGREGATED_CONTENT_TYPE,
+        )
+    else:
+        response = _json(legacy)
+    response["Vary"] = "Accept"
+    return response
+
+
 @api_view()
 def core_versions(request: HttpRequest, cluster: Cluster) -> HttpResponse:
-    """``/api`` as legacy ``APIVersions``: answering plain application/json to kubectl's
-    aggregated-discovery Accept makes it fall back to per-group-version requests."""
-    return _json(resources.api_versions(request.get_host()))
+    """``/api``: the core group as aggregated discovery, or legacy ``APIVersions``."""
+    return _discovery(request, core=True, legacy=resources.api_versions(request.get_host()))
 
 
 @api_view()
 def group_list(request: HttpRequest, cluster: Cluster) -> HttpResponse:
-    return _json(resources.api_group_list())
+    """``/apis``: the named groups as aggregated discovery, or a legacy ``APIGroupList``."""
+    return _discovery(request, core=False, legacy=resources.api_group_list())
 
 
 @api_view()

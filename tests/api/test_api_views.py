@@ -156,12 +156,53 @@ def test_discovery_documents(api: Client) -> None:
     assert [r["kind"] for r in leases] == ["Lease"]
 
 
-def test_aggregated_discovery_request_gets_legacy_json(api: Client) -> None:
-    """Answering plain application/json makes client-go parse /api and /apis as legacy."""
-    response = api.get(
-        BASE + "/apis",
-        headers={"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"},
+AGGREGATED_ACCEPT = (
+    "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+    "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,"
+    "application/json"
+)
+
+
+def test_aggregated_discovery(api: Client) -> None:
+    """kubectl's Accept gets one APIGroupDiscoveryList per endpoint, typed so client-go parses
+    it as aggregated: every served resource with its responseKind, scope and verbs."""
+    core = api.get(BASE + "/api", headers={"Accept": AGGREGATED_ACCEPT})
+    assert core["Content-Type"] == (
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
     )
+    assert core["Vary"] == "Accept"
+    body = core.json()
+    assert (body["kind"], body["apiVersion"]) == ("APIGroupDiscoveryList", "apidiscovery.k8s.io/v2")
+    [group] = body["items"]
+    assert group["metadata"] == {"name": ""}
+    [version] = group["versions"]
+    assert (version["version"], version["freshness"]) == ("v1", "Current")
+    pods = {r["resource"]: r for r in version["resources"]}["pods"]
+    assert pods == {
+        "resource": "pods",
+        "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
+        "scope": "Namespaced",
+        "singularResource": "pod",
+        "verbs": ["get", "list"],
+        "shortNames": ["po"],
+        "categories": ["all"],
+    }
+    named = api.get(BASE + "/apis", headers={"Accept": AGGREGATED_ACCEPT}).json()
+    assert [g["metadata"]["name"] for g in named["items"]] == ["apps", "coordination.k8s.io"]
+    apps = named["items"][0]["versions"][0]["resources"]
+    assert [(r["resource"], r["scope"]) for r in apps] == [
+        ("deployments", "Namespaced"),
+        ("replicasets", "Namespaced"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "accept",
+    ["application/json", "application/json, */*", "", "application/json;g=apidiscovery.k8s.io"],
+    ids=["json", "json-any", "none", "partial"],
+)
+def test_other_accept_headers_get_legacy_discovery(api: Client, accept: str) -> None:
+    response = api.get(BASE + "/apis", headers={"Accept": accept} if accept else {})
     assert response["Content-Type"] == "application/json"
     assert response.json()["kind"] == "APIGroupList"
 
