@@ -99,7 +99,8 @@ def json_patch(target: dict, ops: list) -> dict:
     try:
         result = jsonpatch.JsonPatch(ops).apply(copy.deepcopy(target))
     except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as error:
-        raise PatchError(str(error)) from error
+        # jsonpatch quotes the whole document in some messages; keep the first clause.
+        raise PatchError(str(error).split(" in {", 1)[0]) from error
     except (TypeError, KeyError, AttributeError, IndexError, ValueError) as error:
         # jsonpatch lets these through for operations missing "path"/"value" or of the wrong type.
         raise PatchError(f"invalid json patch: {error}") from error

@@ -65,7 +65,11 @@ def api_view(*, anonymous: bool = False, methods: tuple[str, ...] = READ) -> Cal
             if request.method not in methods:
                 return status.method_not_allowed()
             try:
-                return view(request, cluster, **kwargs)
+                response = view(request, cluster, **kwargs)
+                warnings = getattr(request, "k8s_warnings", None)
+                if warnings:
+                    response["Warning"] = ", ".join(_warning(text) for text in warnings)
+                return response
             except selection.SelectorError as error:
                 return status.bad_request(str(error))
             except Exception:  # the API never answers with Django's HTML error page
@@ -77,6 +81,12 @@ def api_view(*, anonymous: bool = False, methods: tuple[str, ...] = READ) -> Cal
         return wrapper
 
     return decorate
+
+
+def _warning(text: str) -> str:
+    """An RFC 7234 Warning value as kube-apiserver sends it (code 299, agent "-")."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'299 - "{escaped}"'
 
 
 def _json(body: dict, *, content_type: str = "application/json") -> JsonResponse:

@@ -23,7 +23,7 @@ from cluster import k8s
 from cluster.api import status
 from cluster.api.resources import Resource
 from cluster.models import Cluster, KubeObject
-from cluster.services import errors, objects, pods, workloads
+from cluster.services import errors, objects, pods
 
 JSON = "application/json"
 YAML = "application/yaml"
@@ -100,6 +100,46 @@ def read_body(request: HttpRequest, *, allowed: tuple[str, ...]) -> Any:
         raise BodyError(status.bad_request(f"error decoding request body: {message}")) from None
 
 
+FIELD_VALIDATION = ("Strict", "Warn", "Ignore")
+
+
+def check_fields(request: HttpRequest, res: Resource, body: Any) -> None:
+    """Server-side field validation (``fieldValidation``, default Warn as kube-apiserver's):
+    a value of the wrong JSON type is always a 400; unknown fields are a 400 under Strict, a
+    ``Warning`` header under Warn, nothing under Ignore. Warnings are left on the request for
+    :func:`cluster.api.views.api_view` to send."""
+    from cluster.api import schema  # noqa: PLC0415 - the schema loads on first use
+
+    mode = request.GET.get("fieldValidation") or "Warn"
+    if mode not in FIELD_VALIDATION:
+        raise BodyError(
+            status.bad_request(
+                f'fieldValidation: Unsupported value: "{mode}": supported values: '
+                '"Ignore", "Strict", "Warn"'
+            )
+        )
+    if not isinstance(body, dict):
+        return
+    gvk = {"group": res.group, "version": res.version, "kind": res.kind}
+    wrong = schema.type_errors(body, **gvk)
+    if wrong:
+        message = schema.cannot_handle_message(
+            kind=res.kind, version=res.version, detail=wrong[0]["message"]
+        )
+        raise BodyError(status.bad_request(message))
+    if mode == "Ignore":
+        return
+    unknown = schema.unknown_fields(body, **gvk)
+    if not unknown:
+        return
+    if mode == "Strict":
+        message = schema.strict_decoding_message(kind=res.kind, version=res.version, fields=unknown)
+        raise BodyError(status.bad_request(message))
+    warnings = getattr(request, "k8s_warnings", [])
+    warnings.extend(schema.unknown_field_warnings(unknown))
+    request.k8s_warnings = warnings  # type: ignore[attr-defined]
+
+
 def is_dry_run(request: HttpRequest) -> bool | HttpResponse:
     values = request.GET.getlist("dryRun")
     if any(v != "All" for v in values):
@@ -148,6 +188,7 @@ def create(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str
         return dry_run
     try:
         body = _object_body(request, res)
+        check_fields(request, res, body)
         obj = objects.object_create(
             cluster=cluster,
             body=body,
@@ -186,6 +227,7 @@ def replace(
             body = read_body(request, allowed=(JSON, YAML))
             return _write_scale(request, cluster, res, namespace or "", name, body, dry_run)
         body = _object_body(request, res)
+        check_fields(request, res, body)
         obj = objects.object_replace(
             cluster=cluster,
             kind=res.kind,
@@ -311,6 +353,8 @@ def patch(
                 patched = _patched("Scale", scale_of(live.body), patch_body, patch_type, ())
                 return _write_scale(request, cluster, res, namespace or "", name, patched, dry_run)
             patched = _patched(res.kind, live.body, patch_body, patch_type, gvk)
+            if attempt == 0:
+                check_fields(request, res, patched)
             pinned = _patch_names_rv(patch_body)
             if not pinned:
                 patched.setdefault("metadata", {})["resourceVersion"] = str(live.resource_version)
@@ -362,6 +406,7 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
     if not isinstance(applied, dict):
         return status.bad_request("the applied configuration must be an object")
     force = request.GET.get("force") in ("true", "1")
+    check_fields(request, res, applied)
     gvk = (res.group, res.version, res.kind)
     now = k8s.rfc3339(cluster.sim_now)
     live = (
@@ -443,23 +488,17 @@ def _write_scale(request, cluster, res, namespace, name, scale, dry_run) -> Json
         raise BodyError(status.bad_request("the request body must be a Scale object"))
     replicas = (scale.get("spec") or {}).get("replicas")
     expected = (scale.get("metadata") or {}).get("resourceVersion")
-    actor = actor_of(request)
-
-    def write() -> KubeObject:
-        obj = objects.object_get(cluster=cluster, kind=res.kind, namespace=namespace, name=name)
-        if expected and str(expected) != str(obj.resource_version):
-            raise errors.Conflict(
-                errors.CONFLICT.format(resource=objects.resource_label(res.kind), name=name)
-            )
-        count = workloads.validate_replicas(replicas if replicas is not None else -1)
-        if res.kind == "Deployment":
-            return workloads.deployment_scale(
-                cluster=cluster, namespace=namespace, name=name, replicas=count, actor=actor
-            )
-        workloads.check_pod_budget(cluster, adding=count - int(obj.spec.get("replicas", 1)))
-        return workloads.replicaset_scale(rs=obj, replicas=count, actor=actor)
-
-    obj = objects.dry_runnable(write, dry_run=dry_run)
+    obj = objects.object_scale(
+        cluster=cluster,
+        kind=res.kind,
+        namespace=namespace,
+        name=name,
+        replicas=replicas,
+        actor=actor_of(request),
+        expected_rv=expected,
+        dry_run=dry_run,
+        managed_fields=managed_fields(request, cluster, res),
+    )
     return JsonResponse(scale_of(obj.body))
 
 

@@ -461,3 +461,37 @@ def _check_preconditions(obj: KubeObject, preconditions: dict) -> None:
             f"ResourceVersion in precondition: {rv}, ResourceVersion in object meta: "
             f"{obj.resource_version}"
         )
+
+
+def object_scale(
+    *,
+    cluster: Cluster,
+    kind: str,
+    namespace: str,
+    name: str,
+    replicas: object,
+    actor: str,
+    expected_rv: str | None = None,
+    dry_run: bool = False,
+    managed_fields: ManagedFields | None = None,
+) -> KubeObject:
+    """The ``scale`` subresource of a Deployment or ReplicaSet: only ``spec.replicas`` changes
+    (the pod-count limit applies), with the Scale's resourceVersion as a precondition."""
+
+    def write() -> KubeObject:
+        with transaction.atomic():
+            obj = object_get(cluster=cluster, kind=kind, namespace=namespace, name=name)
+            if expected_rv and str(expected_rv) != str(obj.resource_version):
+                raise Conflict(CONFLICT.format(resource=resource_label(kind), name=name))
+            count = validate_replicas(replicas if replicas is not None else -1)
+            current = int(obj.spec.get("replicas", 1))
+            if count == current:
+                return obj
+            check_pod_budget(cluster, adding=count - current)
+            before = copy.deepcopy(obj.body)
+            obj.body["spec"]["replicas"] = count
+            if managed_fields is not None:
+                obj.body = managed_fields(before, obj.body)
+            return store.object_update(obj=obj, actor=actor, spec_changed=True)
+
+    return dry_runnable(write, dry_run=dry_run)

@@ -178,14 +178,30 @@ def test_aggregated_discovery(api: Client) -> None:
     [version] = group["versions"]
     assert (version["version"], version["freshness"]) == ("v1", "Current")
     pods = {r["resource"]: r for r in version["resources"]}["pods"]
+    subresources = pods.pop("subresources")
     assert pods == {
         "resource": "pods",
         "responseKind": {"group": "", "version": "v1", "kind": "Pod"},
         "scope": "Namespaced",
         "singularResource": "pod",
-        "verbs": ["get", "list"],
+        "verbs": [
+            "create",
+            "delete",
+            "deletecollection",
+            "get",
+            "list",
+            "patch",
+            "update",
+            "watch",
+        ],
         "shortNames": ["po"],
         "categories": ["all"],
+    }
+    assert {s["subresource"]: s["responseKind"]["kind"] for s in subresources} == {
+        "binding": "Binding",
+        "eviction": "Eviction",
+        "log": "Pod",
+        "status": "Pod",
     }
     named = api.get(BASE + "/apis", headers={"Accept": AGGREGATED_ACCEPT}).json()
     assert [g["metadata"]["name"] for g in named["items"]] == ["apps", "coordination.k8s.io"]

@@ -159,7 +159,7 @@ def test_label_annotate_patch_replace(kubectl, cluster, tmp_path: Path) -> None:
     bad = kubectl(
         "patch", "deploy", "nginx", "--type=json", "-p", '[{"op":"test","path":"/x","value":1}]'
     )
-    assert bad.returncode == 1 and "Error from server" in bad.stderr
+    assert bad.returncode == 1 and "The request is invalid" in bad.stderr
 
     current = yaml.safe_load(ok(kubectl("get", "deploy", "nginx", "-o", "yaml")))
     current["spec"]["replicas"] = 7

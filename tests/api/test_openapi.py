@@ -12,7 +12,6 @@ from django.test import Client
 
 from cluster.api import openapi, openapi_views, resources
 from cluster.models import Cluster
-from tests.api.test_kubectl import kubeconfig, kubectl  # noqa: F401 (fixtures)
 
 BASE = "/clusters/demo"
 REF = re.compile(r"^#/components/schemas/(.+)$")
@@ -220,8 +219,8 @@ def test_kubectl_explain(kubectl) -> None:  # noqa: F811
 def test_kubectl_create_leaves_validation_to_the_server(kubectl, tmp_path: Path) -> None:  # noqa: F811
     """With a PATCH operation taking ``fieldValidation`` in the v3 document, kubectl fetches the
     index and the one document it needs, skips client-side validation even of an unknown field,
-    and sends ``fieldValidation=Strict``: the server's answer (405 until writes exist) is what
-    the user sees, not "failed to download openapi" nor a client-side "unknown field"."""
+    and sends ``fieldValidation=Strict``: the server's strict decoding error is what the user
+    sees, not "failed to download openapi"."""
     manifest = tmp_path / "pod.yaml"
     manifest.write_text(POD_WITH_TYPO)
     result = kubectl("create", "-f", str(manifest), "--dry-run=server", "-v=6")
@@ -239,14 +238,14 @@ def test_kubectl_create_leaves_validation_to_the_server(kubectl, tmp_path: Path)
         "?dryRun=All&fieldManager=kubectl-create&fieldValidation=Strict"
     )
     assert result.stderr.rstrip().endswith(
-        f'Error from server (MethodNotAllowed): error when creating "{manifest}": '
-        "the server does not allow this method on the requested resource"
+        f'Error from server (BadRequest): error when creating "{manifest}": Pod in version "v1" '
+        "cannot be handled as a Pod: strict decoding error: unknown field "
+        '"spec.containers[0].imagee"'
     )
     assert "openapi" not in result.stderr.splitlines()[-1]
     strict = kubectl("apply", "-f", str(manifest), "--validate=strict")
     assert strict.returncode == 1
-    assert "unknown field" not in strict.stderr
-    assert "Error from server (MethodNotAllowed)" in strict.stderr
+    assert 'strict decoding error: unknown field "spec.containers[0].imagee"' in strict.stderr
 
 
 @pytest.mark.integration
@@ -272,7 +271,7 @@ def test_kubectl_128_accepts_the_empty_v2_document(kubeconfig: Path, tmp_path: P
     assert result.returncode == 1
     made = requests_made(result.stderr)
     assert "GET /clusters/demo/openapi/v2?timeout=32s" in made
-    assert "Error from server (MethodNotAllowed)" in result.stderr, result.stderr
+    assert "strict decoding error: unknown field" in result.stderr, result.stderr
 
 
 @pytest.mark.integration
