@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from cluster import selectors
-from cluster.api import logs, resources, selection, status, tables, watch, writes
+from cluster.api import logs, paging, resources, selection, status, tables, watch, writes
 from cluster.models import Cluster
 
 logger = logging.getLogger(__name__)
@@ -174,8 +174,9 @@ def collection(
     plural: str,
     namespace: str | None = None,
 ) -> HttpResponse:
-    """List (``GET .../pods``, ``.../namespaces/<ns>/pods``) with label and field selectors.
-    ``limit`` is accepted and ignored: the whole list comes in one page, ``continue`` empty."""
+    """List (``GET .../pods``, ``.../namespaces/<ns>/pods``) with label and field selectors, in
+    pages of ``limit`` (see :mod:`cluster.api.paging`); POST creates, DELETE deletes the
+    selected objects."""
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None and namespace is not None and group == "":
         # /api/v1/namespaces/<name>/status: a subresource of a Namespace, not a collection.
@@ -194,13 +195,20 @@ def collection(
     items = [b for b in bodies if labels(b["metadata"].get("labels") or {}) and fields(b)]
     if request.method == "DELETE":
         return writes.delete_collection(request, cluster, res, items)
+    try:
+        page = paging.parse(
+            request.GET.get("limit"), request.GET.get("continue"), compacted=cluster.compacted_rv
+        )
+    except paging.PagingError as error:
+        return status.status_response(code=error.code, reason=error.reason, message=str(error))
+    items, meta = paging.paginate(items, page, rv)
     if wants_table(request):
-        return _table(request, cluster, res, items, str(rv))
+        return _table(request, cluster, res, items, meta)
     return _json(
         {
             "kind": f"{res.kind}List",
             "apiVersion": res.group_version,
-            "metadata": {"resourceVersion": str(rv)},
+            "metadata": meta,
             "items": items,
         }
     )
@@ -238,7 +246,8 @@ def item(
         return status.not_found(resource=res.name, group=res.group, name=obj_name)
     body = bodies[0]
     if wants_table(request):
-        return _table(request, cluster, res, [body], body["metadata"].get("resourceVersion", ""))
+        rv = body["metadata"].get("resourceVersion", "")
+        return _table(request, cluster, res, [body], {"resourceVersion": rv})
     return _json(body)
 
 
@@ -335,12 +344,17 @@ def _watch(
 
 
 def _table(
-    request: HttpRequest, cluster: Cluster, res: resources.Resource, items: list[dict], rv: str
+    request: HttpRequest, cluster: Cluster, res: resources.Resource, items: list[dict], meta: dict
 ) -> HttpResponse:
     include = request.GET.get("includeObject") or "Metadata"
     body = tables.table(
-        kind=res.kind, bodies=items, now=cluster.sim_now, resource_version=rv, include=include
+        kind=res.kind,
+        bodies=items,
+        now=cluster.sim_now,
+        resource_version=meta["resourceVersion"],
+        include=include,
     )
+    body["metadata"] = meta
     return _json(body, content_type=TABLE_CONTENT_TYPE)
 
 

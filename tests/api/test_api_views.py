@@ -455,3 +455,33 @@ def test_unexpected_error_is_500_status_not_html(
     monkeypatch.setattr(selectors, "api_objects", broken)
     body = assert_status(api.get(BASE + "/api/v1/nodes"), 500, "InternalError")
     assert "boom" not in body["message"]
+
+
+# --- paging ------------------------------------------------------------------------------------
+
+
+def test_limit_and_continue_page_through_a_list(api: Client) -> None:
+    """limit=4 over 6 pods: a page of 4 with a continue token and remainingItemCount, then the
+    last 2 with neither; every page carries the first page's resourceVersion."""
+    url = BASE + "/api/v1/namespaces/default/pods"
+    everything = names(api.get(url).json())
+    first = api.get(url, {"limit": "4"}).json()
+    assert names(first) == everything[:4]
+    assert first["metadata"]["remainingItemCount"] == 2
+    token = first["metadata"]["continue"]
+    second = api.get(url, {"limit": "4", "continue": token}).json()
+    assert names(second) == everything[4:]
+    assert "continue" not in second["metadata"]
+    assert second["metadata"]["resourceVersion"] == first["metadata"]["resourceVersion"]
+    page = table(api, url, limit="5")
+    assert len(page["rows"]) == 5 and page["metadata"]["continue"]
+
+
+def test_bad_or_expired_continue_token(api: Client, demo: Cluster) -> None:
+    url = BASE + "/api/v1/namespaces/default/pods"
+    body = assert_status(api.get(url, {"limit": "2", "continue": "garbage!"}), 400, "BadRequest")
+    assert body["message"].startswith("continue key is not valid")
+    token = api.get(url, {"limit": "2"}).json()["metadata"]["continue"]
+    Cluster.objects.filter(pk=demo.pk).update(compacted_rv=10**6)
+    body = assert_status(api.get(url, {"limit": "2", "continue": token}), 410, "Expired")
+    assert body["message"].startswith("The provided continue parameter is too old")

@@ -211,3 +211,11 @@ def test_python_client(kubeconfig: Path) -> None:
         assert missing.value.status == 404
     finally:
         api_client.close()
+
+
+def test_kubectl_chunked_list(kubectl) -> None:
+    """``--chunk-size=2`` follows continue tokens: the same six pods as one request."""
+    whole = lines(kubectl("get", "pods", "--no-headers"))
+    chunked = lines(kubectl("get", "pods", "--no-headers", "--chunk-size=2"))
+    assert [row[0] for row in chunked] == [row[0] for row in whole]
+    assert len(chunked) == 6

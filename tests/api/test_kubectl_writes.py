@@ -239,3 +239,84 @@ def test_protobuf_shortcut_gets_the_json_route(kubectl, cluster) -> None:
         "create", "deployment", "api", "--image=nginx", "--dry-run=client", "-o", "json"
     )
     assert json.loads(ok(generated))["kind"] == "Deployment"
+
+
+def test_delete_with_cascade_orphan_keeps_the_replicaset(kubectl, cluster) -> None:
+    out = ok(kubectl("delete", "deploy", "nginx", "--cascade=orphan"))
+    assert out == 'deployment.apps "nginx" deleted'
+    [rs] = KubeObject.objects.filter(cluster=cluster, kind="ReplicaSet")
+    assert "ownerReferences" not in rs.body["metadata"]
+    assert len(running_pods(cluster, "nginx")) == 6
+
+
+def test_namespace_lifecycle(kubectl, cluster, tmp_path: Path) -> None:
+    """A namespace made with apply, a deployment in it, then `kubectl delete ns` waits while
+    the namespace controller empties it (phase Terminating), as on a real cluster."""
+    ns = tmp_path / "ns.yaml"
+    ns.write_text("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n")
+    assert ok(kubectl("apply", "-f", str(ns))) == "namespace/team-a created"
+    manifest = tmp_path / "api.yaml"
+    manifest.write_text(DEPLOYMENT.replace("name: web\n", "name: api\n  namespace: team-a\n", 1))
+    ok(kubectl("apply", "-f", str(manifest)))
+    wait_for(
+        lambda: (
+            KubeObject.objects.filter(
+                cluster=cluster, kind="Pod", namespace="team-a", phase="Running"
+            ).count()
+            == 2
+        ),
+        what="team-a pods running",
+    )
+    assert ok(kubectl("delete", "ns", "team-a", "--timeout=90s")) == 'namespace "team-a" deleted'
+    assert not KubeObject.objects.filter(cluster=cluster, namespace="team-a").exists()
+    refused = kubectl("delete", "ns", "default")
+    assert refused.returncode == 1
+    assert "this namespace may not be deleted" in refused.stderr
+
+
+def test_rollout_history_and_undo(kubectl, cluster) -> None:
+    """rollout undo sends a JSON patch of the previous ReplicaSet's template."""
+    ok(kubectl("set", "image", "deploy/nginx", "nginx=nginx:1.28"))
+    ok(kubectl("rollout", "status", "deploy/nginx", "--timeout=90s"))
+    history = ok(kubectl("rollout", "history", "deploy/nginx"))
+    assert [line.split()[0] for line in history.splitlines()[2:]] == ["1", "2"]
+    assert ok(kubectl("rollout", "undo", "deploy/nginx")) == "deployment.apps/nginx rolled back"
+    ok(kubectl("rollout", "status", "deploy/nginx", "--timeout=90s"))
+    container = body(cluster, "Deployment", "nginx")["spec"]["template"]["spec"]["containers"][0]
+    assert container["image"] == "nginx:1.27"
+
+
+def test_python_client_writes(kubeconfig: Path, cluster) -> None:
+    """The official client's typed writes: create, patch (strategic, from a dict), replace with a
+    stale resourceVersion (409), read the scale, evict, delete with a propagation policy."""
+    from kubernetes import client, config
+
+    api_client = config.new_client_from_config(config_file=str(kubeconfig))
+    try:
+        apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+        manifest = yaml.safe_load(DEPLOYMENT)
+        created = apps.create_namespaced_deployment("default", manifest)
+        assert created.metadata.generation == 1
+        patched = apps.patch_namespaced_deployment("web", "default", {"spec": {"replicas": 3}})
+        assert patched.spec.replicas == 3
+        created.spec.replicas = 4
+        with pytest.raises(client.ApiException) as stale:
+            apps.replace_namespaced_deployment("web", "default", created)
+        assert stale.value.status == 409
+        assert apps.read_namespaced_deployment_scale("web", "default").spec.replicas == 3
+        victim = running_pods(cluster, "nginx")[0]["metadata"]["name"]
+        eviction = client.V1Eviction(metadata=client.V1ObjectMeta(name=victim, namespace="default"))
+        core.create_namespaced_pod_eviction(victim, "default", eviction)
+        assert body(cluster, "Pod", victim) is None or body(cluster, "Pod", victim)["metadata"].get(
+            "deletionTimestamp"
+        )
+        log = core.read_namespaced_pod_log(
+            running_pods(cluster, "nginx")[-1]["metadata"]["name"], "default"
+        )
+        assert "start worker processes" in log
+        apps.delete_namespaced_deployment("web", "default", propagation_policy="Foreground")
+        wait_for(
+            lambda: body(cluster, "Deployment", "web") is None, what="web deleted in the foreground"
+        )
+    finally:
+        api_client.close()

@@ -254,6 +254,86 @@ def test_deleting_deployment_cascades(demo: Cluster, rng: random.Random) -> None
     assert not KubeObject.objects.filter(cluster=demo, kind__in=["ReplicaSet", "Pod"]).exists()
 
 
+def _delete(cluster: Cluster, kind: str, name: str, propagation: str, namespace: str = "default"):
+    from cluster.services import objects
+
+    return objects.object_delete(
+        cluster=cluster,
+        kind=kind,
+        namespace=namespace,
+        name=name,
+        actor="kubectl",
+        propagation=propagation,
+    )
+
+
+def test_foreground_deletion_waits_for_dependents(demo: Cluster, rng: random.Random) -> None:
+    """--cascade=foreground: the Deployment stays (deletionTimestamp, foregroundDeletion) while
+    its ReplicaSet, then that ReplicaSet's pods, terminate; the owners go last."""
+    from cluster.models import Change
+
+    demo.refresh_from_db()
+    since = demo.resource_version
+    obj, gone = _delete(demo, "Deployment", "nginx", "Foreground")
+    assert not gone
+    assert obj.body["metadata"]["finalizers"] == ["foregroundDeletion"]
+    run(demo, 40, rng)
+    assert not KubeObject.objects.filter(
+        cluster=demo, kind__in=["Deployment", "ReplicaSet", "Pod"]
+    ).exists()
+    log = [
+        (c.type, c.kind, c.object["metadata"].get("finalizers"))
+        for c in Change.objects.filter(
+            cluster=demo, rv__gt=since, kind__in=["Deployment", "ReplicaSet", "Pod"]
+        )
+    ]
+    assert log[1] == ("MODIFIED", "ReplicaSet", ["foregroundDeletion"])  # deleted in turn
+    deletions = [kind for change, kind, _ in log if change == "DELETED"]
+    assert deletions == ["Pod"] * 6 + ["ReplicaSet", "Deployment"]  # owners last
+
+
+def test_orphan_deletion_keeps_dependents(demo: Cluster, rng: random.Random) -> None:
+    """--cascade=orphan: the ReplicaSet loses its ownerReference and keeps its six pods."""
+    _delete(demo, "Deployment", "nginx", "Orphan")
+    run(demo, 10, rng)
+    assert not KubeObject.objects.filter(cluster=demo, kind="Deployment").exists()
+    rs = KubeObject.objects.get(cluster=demo, kind="ReplicaSet")
+    assert "ownerReferences" not in rs.body["metadata"] and not rs.deleting
+    assert len(running_ready(demo)) == 6
+
+
+def test_namespace_deletion_empties_it_first(demo: Cluster, rng: random.Random) -> None:
+    from cluster.services import objects
+
+    namespace = {"kind": "Namespace", "apiVersion": "v1", "metadata": {"name": "team-a"}}
+    objects.object_create(cluster=demo, body=namespace, namespace=None, actor="kubectl")
+    services.deployment_create(
+        cluster=demo, name="api", image="nginx:1.27", replicas=2, namespace="team-a"
+    )
+    run(demo, 20, rng)
+    assert KubeObject.objects.filter(cluster=demo, kind="Pod", namespace="team-a").count() == 2
+    _, gone = _delete(demo, "Namespace", "team-a", "Background", namespace="")
+    assert not gone
+    ns = KubeObject.objects.get(cluster=demo, kind="Namespace", name="team-a")
+    assert ns.body["status"]["phase"] == "Terminating"
+    with pytest.raises(services.ServiceError, match="because it is being terminated"):
+        objects.object_create(
+            cluster=demo,
+            body={
+                "kind": "Pod",
+                "apiVersion": "v1",
+                "metadata": {"name": "late"},
+                "spec": {"containers": [{"name": "a", "image": "nginx"}]},
+            },
+            namespace="team-a",
+            actor="kubectl",
+        )
+    run(demo, 60, rng)
+    assert not KubeObject.objects.filter(cluster=demo, namespace="team-a").exists()
+    assert not KubeObject.objects.filter(cluster=demo, kind="Namespace", name="team-a").exists()
+    assert len(running_ready(demo)) == 6  # the default namespace is untouched
+
+
 def test_events_expire_after_ttl(demo: Cluster, rng: random.Random) -> None:
     """Events older than the event TTL are deleted (kube-apiserver --event-ttl)."""
     from cluster.services.k8s_events import events_expire
