@@ -33,9 +33,11 @@ Browser tests live in ``tests/browser/`` (their fixtures are in its conftest) an
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 import uuid
@@ -47,6 +49,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 
 from k8sviz.embedded import EmbeddedRedis, free_port
 from k8sviz.supervisor import Child, wait_for_port
@@ -419,3 +422,48 @@ def chromium_path() -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(f"{message} in CI: .ci/run should have installed it", pytrace=False)
     pytest.skip(f"!!!!! {message}. Install it: sudo apt-get install chromium !!!!!")
+
+
+# --- kubectl ----------------------------------------------------------------------------------
+
+KUBECTL = Path("/usr/bin/kubectl")
+
+
+@pytest.fixture
+def kubeconfig(daphne_tls_server, settings, tmp_path: Path) -> Path:
+    """The demo cluster, settled, and a kubeconfig for it written by ``manage.py kubeconfig``."""
+    from cluster import services
+
+    services.demo_cluster_ensure(name="demo")
+    settings.VAR_DIR = daphne_tls_server.var_dir
+    out = io.StringIO()
+    call_command("kubeconfig", "demo", "--server", daphne_tls_server.api_url, stdout=out)
+    path = tmp_path / "demo.kubeconfig"
+    path.write_text(out.getvalue())
+    return path
+
+
+@pytest.fixture
+def kubectl(kubeconfig: Path, tmp_path: Path):
+    """Run kubectl with only this kubeconfig and a private discovery cache."""
+    if not KUBECTL.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail("kubectl missing in CI: /usr/bin/kubectl is required", pytrace=False)
+        pytest.skip("!!!!! kubectl missing: the kubectl tests need /usr/bin/kubectl !!!!!")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "KUBECONFIG": str(kubeconfig),
+    }
+
+    def run(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(KUBECTL), *args],
+            env={**env, "KUBECONFIG": str(config or kubeconfig)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    return run

@@ -199,8 +199,11 @@ const CONTROLLER_OF_ACTOR = {
   "taint-eviction-controller": "taint-eviction",
   "garbage-collector": "garbage-collector",
   "pod-garbage-collector": "garbage-collector",
+  "namespace-controller": "garbage-collector",
 };
 const SCHEDULER_ACTORS = new Set(["default-scheduler", "kube-scheduler"]);
+// Writes made through the Kubernetes API by kubectl or another client (cluster/api/writes.py).
+const API_CLIENT_ACTOR = /^(kubectl|api-client)(\/|$)/;
 
 /** Nodes, pods and the pending tray: keyed DOM updates from the store. */
 class Diagram {
@@ -253,6 +256,7 @@ class Diagram {
     if (CONTROLLER_OF_ACTOR[actor]) return this.controller(CONTROLLER_OF_ACTOR[actor]);
     if (SCHEDULER_ACTORS.has(actor)) return this.component("kube-scheduler");
     if (actor === "kube-apiserver") return this.component("kube-apiserver");
+    if (API_CLIENT_ACTOR.test(actor)) return this.component("kubectl");
     return this.component("user");
   }
 
@@ -622,7 +626,7 @@ class Diagram {
     if (!api) return;
     const a = this.center(api);
     const paths = [];
-    const spokes = ["user", "kube-scheduler", "etcd", "kube-controller-manager"].map((n) => this.component(n));
+    const spokes = ["user", "kubectl", "kube-scheduler", "etcd", "kube-controller-manager"].map((n) => this.component(n));
     spokes.push(...this.cpNodes.children);
     for (const el of spokes) {
       if (!el) continue;
@@ -1122,6 +1126,14 @@ class Animator {
   }
 }
 
+/** The kubectl box shows the last request it made, in kubectl's words ("delete pod/web-x"). */
+Diagram.prototype.noteApiCall = function noteApiCall(actor, verb, view) {
+  const note = this.root.querySelector("[data-kubectl-last]");
+  if (!note) return;
+  const who = actor === "kubectl" ? "" : `${actor.replace(/^api-client\/?/, "") || "client"}: `;
+  setText(note, `${who}${verb} ${view.kind.toLowerCase()}/\u200b${view.name}`);
+};
+
 /** Where a delta's packets go: who sent it and which components watch that change. */
 Diagram.prototype.route = function route(delta) {
   const view = delta.object;
@@ -1139,6 +1151,7 @@ Diagram.prototype.route = function route(delta) {
   else if (view.kind === "Pod" && view.nodeName && !previous?.nodeName) verb = "bind";
   else if (view.deleting && !previous?.deleting) verb = "delete";
   const label = `${verb} ${view.kind.toLowerCase()}`;
+  if (API_CLIENT_ACTOR.test(actor)) this.noteApiCall(actor, verb, view);
 
   const watchers = new Set();
   const controller = (name) => {

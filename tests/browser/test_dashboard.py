@@ -98,3 +98,19 @@ def test_timings_are_editable_per_cluster(page: Page, stack) -> None:
     page.get_by_role("button", name="Reset to profile").click()
     expect(page.locator(".toast")).to_contain_text("no overrides")
     expect(page.get_by_label("Not-ready / unreachable toleration")).to_have_value("20.0")
+
+
+def test_kubectl_is_drawn_as_the_actor(
+    page: Page, kubectl, daphne_tls_server, celery_worker_proc
+) -> None:
+    """A real `kubectl scale` over TLS: the kubectl box lights up with the request it made, a
+    packet goes to kube-apiserver, and the new pods appear."""
+    page.goto(f"{daphne_tls_server.url}/clusters/demo/")
+    expect(page.locator("[data-testid=connection]")).to_have_attribute("data-state", "live")
+    result = kubectl("scale", "deploy/nginx", "--replicas=7")
+    assert result.returncode == 0, result.stderr
+    note = page.locator("[data-component=kubectl] [data-kubectl-last]")
+    expect(note).to_have_text("update deployment/\u200bnginx", timeout=10_000)
+    expect(page.locator("[data-testid=node] [data-testid=pod]")).to_have_count(7, timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "kubectl-actor.png"))
