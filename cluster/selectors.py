@@ -360,3 +360,12 @@ def api_objects(
         objects = objects.filter(name=name)
     bodies = list(objects.order_by("namespace", "name").values_list("body", flat=True))
     return cluster.resource_version, bodies
+
+
+def api_object_body(*, cluster: Cluster, kind: str, namespace: str, name: str) -> dict | None:
+    """One stored object as the API serves it, or None."""
+    return (
+        KubeObject.objects.filter(cluster=cluster, kind=kind, namespace=namespace, name=name)
+        .values_list("body", flat=True)
+        .first()
+    )

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
-from cluster import k8s
+from cluster import k8s, selectors
 from cluster.api import status
-from cluster.models import Cluster, KubeObject
+from cluster.models import Cluster
 
 FOLLOW_POLL_SECONDS = 1.0
 FOLLOW_LIMIT_SECONDS = 3600.0
@@ -119,11 +119,7 @@ def _pick_container(pod: dict, request: HttpRequest) -> str | HttpResponse:
 
 
 def pod_log(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    pod = (
-        KubeObject.objects.filter(cluster=cluster, kind="Pod", namespace=namespace, name=name)
-        .values_list("body", flat=True)
-        .first()
-    )
+    pod = selectors.api_object_body(cluster=cluster, kind="Pod", namespace=namespace, name=name)
     if pod is None:
         return status.not_found(resource="pods", group="", name=name)
     container = _pick_container(pod, request)
@@ -147,11 +143,7 @@ def pod_log(request: HttpRequest, cluster: Cluster, namespace: str, name: str) -
 
 
 def _current(cluster: Cluster, namespace: str, name: str) -> dict | None:
-    return (
-        KubeObject.objects.filter(cluster=cluster, kind="Pod", namespace=namespace, name=name)
-        .values_list("body", flat=True)
-        .first()
-    )
+    return selectors.api_object_body(cluster=cluster, kind="Pod", namespace=namespace, name=name)
 
 
 async def _follow(

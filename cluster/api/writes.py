@@ -19,7 +19,7 @@ import yaml
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from cluster import k8s
+from cluster import k8s, selectors
 from cluster.api import status
 from cluster.api.resources import Resource
 from cluster.models import Cluster, KubeObject
@@ -409,12 +409,8 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
     check_fields(request, res, applied)
     gvk = (res.group, res.version, res.kind)
     now = k8s.rfc3339(cluster.sim_now)
-    live = (
-        KubeObject.objects.filter(
-            cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
-        )
-        .values_list("body", flat=True)
-        .first()
+    live = selectors.api_object_body(
+        cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
     )
     try:
         merged = ssa.server_side_apply(

@@ -284,6 +284,10 @@ def test_rollout_history_and_undo(kubectl, cluster) -> None:
     ok(kubectl("rollout", "status", "deploy/nginx", "--timeout=90s"))
     container = body(cluster, "Deployment", "nginx")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == "nginx:1.27"
+    assert ok(kubectl("rollout", "restart", "deploy/nginx")) == "deployment.apps/nginx restarted"
+    template = body(cluster, "Deployment", "nginx")["spec"]["template"]
+    assert "kubectl.kubernetes.io/restartedAt" in template["metadata"]["annotations"]
+    ok(kubectl("rollout", "status", "deploy/nginx", "--timeout=90s"))
 
 
 def test_python_client_writes(kubeconfig: Path, cluster) -> None:
