@@ -39,6 +39,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Iterator
@@ -450,16 +451,18 @@ def kubectl(kubeconfig: Path, tmp_path: Path):
         if os.environ.get("CI") == "true":
             pytest.fail("kubectl missing in CI: /usr/bin/kubectl is required", pytrace=False)
         pytest.skip("!!!!! kubectl missing: the kubectl tests need /usr/bin/kubectl !!!!!")
-    env = {
+    base_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp_path),
         "KUBECONFIG": str(kubeconfig),
     }
 
-    def run(*args: str, config: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, config: Path | None = None, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(KUBECTL), *args],
-            env={**env, "KUBECONFIG": str(config or kubeconfig)},
+            env={**base_env, **(env or {}), "KUBECONFIG": str(config or kubeconfig)},
             capture_output=True,
             text=True,
             timeout=60,
@@ -467,3 +470,32 @@ def kubectl(kubeconfig: Path, tmp_path: Path):
         )
 
     return run
+
+
+@pytest.fixture
+def kubectl_popen(kubectl, kubeconfig: Path, tmp_path: Path):
+    """kubectl as a long-running process whose output is read line by line."""
+
+    @contextlib.contextmanager
+    def start(*args: str):
+        proc = subprocess.Popen(
+            [str(KUBECTL), *args],
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(tmp_path),
+                "KUBECONFIG": str(kubeconfig),
+            },
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        killer = threading.Timer(30, proc.kill)
+        killer.start()
+        try:
+            yield proc
+        finally:
+            killer.cancel()
+            proc.kill()
+            proc.wait()
+
+    return start

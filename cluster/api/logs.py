@@ -27,7 +27,8 @@ from cluster import k8s, selectors
 from cluster.api import status
 from cluster.models import Cluster
 
-FOLLOW_POLL_SECONDS = 1.0
+FOLLOW_POLL_SECONDS = 0.5
+SHUTDOWN = "received SIGTERM, shutting down gracefully"
 FOLLOW_LIMIT_SECONDS = 3600.0
 
 
@@ -70,7 +71,7 @@ def container_lines(pod: dict, container: str, *, previous: bool) -> list[tuple[
     lines = [(started, text) for text in _startup_lines(spec["image"])]
     deletion = pod["metadata"].get("deletionTimestamp")
     if deletion and running:
-        lines.append((started, "received SIGTERM, shutting down gracefully"))
+        lines.append((deletion, SHUTDOWN))
     if terminated:
         lines.append(
             (
@@ -146,6 +147,17 @@ def _current(cluster: Cluster, namespace: str, name: str) -> dict | None:
     return selectors.api_object_body(cluster=cluster, kind="Pod", namespace=namespace, name=name)
 
 
+def _state(pod: dict, container: str) -> dict:
+    return next(
+        (
+            cs.get("state") or {}
+            for cs in (pod.get("status") or {}).get("containerStatuses") or []
+            if cs["name"] == container
+        ),
+        {},
+    )
+
+
 async def _follow(
     cluster: Cluster,
     namespace: str,
@@ -156,6 +168,7 @@ async def _follow(
     timestamps: bool,
 ) -> AsyncIterator[bytes]:
     """``-f``: the lines so far, then new ones until the container ends or the pod is gone."""
+    last: list[tuple[str, str]] = []
     yield first.encode()
     deadline = time.monotonic() + FOLLOW_LIMIT_SECONDS
     read = sync_to_async(_current, thread_sensitive=False)
@@ -163,6 +176,9 @@ async def _follow(
         await asyncio.sleep(FOLLOW_POLL_SECONDS)
         pod = await read(cluster, namespace, name)
         if pod is None:
+            # Gone between two polls: its container was stopped, which the log shows last.
+            if not any(text == SHUTDOWN for _, text in last):
+                yield _render([("", SHUTDOWN)], timestamps=False).encode()
             return
         lines = container_lines(pod, container, previous=False)
         if isinstance(lines, str):
@@ -170,13 +186,6 @@ async def _follow(
         if len(lines) > sent:
             yield _render(lines[sent:], timestamps=timestamps).encode()
             sent = len(lines)
-        state = next(
-            (
-                cs.get("state") or {}
-                for cs in (pod.get("status") or {}).get("containerStatuses") or []
-                if cs["name"] == container
-            ),
-            {},
-        )
-        if "terminated" in state:
+        last = lines
+        if "terminated" in _state(pod, container):
             return

@@ -324,3 +324,33 @@ def test_python_client_writes(kubeconfig: Path, cluster) -> None:
         )
     finally:
         api_client.close()
+
+
+def test_edit_wait_and_delete_all(kubectl, cluster, tmp_path: Path) -> None:
+    """`kubectl edit` (an editor that changes the replicas) patches; `kubectl wait` watches until
+    the condition holds; `delete pods --all` deletes each listed pod."""
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/^  replicas: 6$/  replicas: 4/' \"$1\"\n")
+    editor.chmod(0o755)
+    edited = kubectl("edit", "deploy/nginx", env={"EDITOR": str(editor)})
+    assert ok(edited) == "deployment.apps/nginx edited"
+    assert body(cluster, "Deployment", "nginx")["spec"]["replicas"] == 4
+    waited = kubectl(
+        "wait", "--for=jsonpath={.status.readyReplicas}=4", "deploy/nginx", "--timeout=60s"
+    )
+    assert ok(waited) == "deployment.apps/nginx condition met"
+    deleted = ok(kubectl("delete", "pods", "--all", "--wait=false"))
+    assert deleted.count("deleted") >= 4  # scaled-down pods may still be terminating
+
+
+def test_logs_follow_ends_when_the_container_stops(kubectl_popen, cluster) -> None:
+    pod = running_pods(cluster, "nginx")[0]["metadata"]["name"]
+    with kubectl_popen("logs", "-f", pod) as proc:
+        assert "docker-entrypoint" in proc.stdout.readline()
+        time.sleep(1.0)
+        from cluster import services
+
+        services.pod_delete(cluster=cluster, namespace="default", name=pod)
+        rest = proc.stdout.read()  # the stream ends when the container has stopped
+        assert "received SIGTERM, shutting down gracefully" in rest
+        assert proc.wait(timeout=30) == 0

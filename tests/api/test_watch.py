@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import threading
 import time
 from pathlib import Path
 
@@ -223,34 +221,3 @@ def test_kubectl_get_one_deployment_watch(kubectl_popen, demo: Cluster) -> None:
         services.deployment_scale(cluster=demo, namespace="default", name="nginx", replicas=8)
         assert proc.stdout.readline().split()[:2] == ["nginx", "6/8"]
         proc.terminate()
-
-
-@pytest.fixture
-def kubectl_popen(kubectl, kubeconfig: Path, tmp_path: Path):
-    """kubectl as a long-running process whose output is read line by line."""
-    import contextlib
-    import os
-
-    @contextlib.contextmanager
-    def start(*args: str):
-        proc = subprocess.Popen(
-            ["/usr/bin/kubectl", *args],
-            env={
-                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-                "HOME": str(tmp_path),
-                "KUBECONFIG": str(kubeconfig),
-            },
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        killer = threading.Timer(30, proc.kill)
-        killer.start()
-        try:
-            yield proc
-        finally:
-            killer.cancel()
-            proc.kill()
-            proc.wait()
-
-    return start
