@@ -97,6 +97,10 @@ def test_create_apply_scale_set_image_rollout(kubectl, cluster, manifest: Path) 
     wait_for(lambda: len(running_pods(cluster, "web")) == 2, what="2 web pods running")
 
     assert ok(kubectl("apply", "-f", str(manifest))).startswith("deployment.apps/web")
+    rv = body(cluster, "Deployment", "web")["metadata"]["resourceVersion"]
+    # The same manifest again is a no-op: kubectl computes an empty patch and sends nothing.
+    assert ok(kubectl("apply", "-f", str(manifest))) == "deployment.apps/web unchanged"
+    assert body(cluster, "Deployment", "web")["metadata"]["resourceVersion"] == rv
     manifest.write_text(DEPLOYMENT.replace("replicas: 2", "replicas: 3"))
     assert ok(kubectl("apply", "-f", str(manifest))) == "deployment.apps/web configured"
     stored = body(cluster, "Deployment", "web")
@@ -354,3 +358,23 @@ def test_logs_follow_ends_when_the_container_stops(kubectl_popen, cluster) -> No
         rest = proc.stdout.read()  # the stream ends when the container has stopped
         assert "received SIGTERM, shutting down gracefully" in rest
         assert proc.wait(timeout=30) == 0
+
+
+def test_watch_sees_a_node_power_off(kubectl_popen, cluster) -> None:
+    """`kubectl get nodes -w` while a worker machine loses power: after the grace period the
+    node-lifecycle controller marks it NotReady, and the watch prints that row."""
+    from cluster import services
+
+    services.cluster_clock_update(cluster=cluster, speed=30)
+    with kubectl_popen("get", "nodes", "-w") as proc:
+        assert proc.stdout.readline().split()[:2] == ["NAME", "STATUS"]
+        for _ in range(4):
+            proc.stdout.readline()
+        services.node_power_off(cluster=cluster, name="node-2")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            row = proc.stdout.readline().split()
+            if row[:2] == ["node-2", "NotReady"]:
+                break
+        else:
+            raise AssertionError("no NotReady row for node-2")
