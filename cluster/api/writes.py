@@ -409,41 +409,49 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
     check_fields(request, res, applied)
     gvk = (res.group, res.version, res.kind)
     now = k8s.rfc3339(cluster.sim_now)
-    live = selectors.api_object_body(
-        cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
-    )
-    try:
-        merged = ssa.server_side_apply(
-            live, applied, manager=manager, force=force, gvk=gvk, now=now
-        )
-    except engines.PatchError as exc:
-        return status.status_response(code=422, reason="Invalid", message=str(exc))
-    except ssa.ApplyConflict as conflict:
-        return status.status_response(
-            code=409,
-            reason="Conflict",
-            message=ssa.conflict_message(conflict.conflicts),
-            details={"causes": conflict.causes()},
-        )
-    merged["kind"], merged["apiVersion"] = res.kind, res.group_version
-    merged.setdefault("metadata", {})["name"] = name
     actor = actor_of(request)
-    if live is None:
-        obj = objects.object_create(
-            cluster=cluster, body=merged, namespace=namespace, actor=actor, dry_run=dry_run
+    # Like a patch, an apply is retried when a controller wrote the object in between (the API
+    # server's GuaranteedUpdate): the applied intent does not depend on the resourceVersion.
+    for attempt in range(PATCH_RETRIES):
+        live = selectors.api_object_body(
+            cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
         )
-        return _reply(obj, 201)
-    merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-    obj = objects.object_replace(
-        cluster=cluster,
-        kind=res.kind,
-        namespace=namespace or "",
-        name=name,
-        body=merged,
-        actor=actor,
-        dry_run=dry_run,
-    )
-    return _reply(obj)
+        try:
+            merged = ssa.server_side_apply(
+                live, applied, manager=manager, force=force, gvk=gvk, now=now
+            )
+        except engines.PatchError as exc:
+            return status.status_response(code=422, reason="Invalid", message=str(exc))
+        except ssa.ApplyConflict as conflict:
+            return status.status_response(
+                code=409,
+                reason="Conflict",
+                message=ssa.conflict_message(conflict.conflicts),
+                details={"causes": conflict.causes()},
+            )
+        merged["kind"], merged["apiVersion"] = res.kind, res.group_version
+        merged.setdefault("metadata", {})["name"] = name
+        try:
+            if live is None:
+                obj = objects.object_create(
+                    cluster=cluster, body=merged, namespace=namespace, actor=actor, dry_run=dry_run
+                )
+                return _reply(obj, 201)
+            merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            obj = objects.object_replace(
+                cluster=cluster,
+                kind=res.kind,
+                namespace=namespace or "",
+                name=name,
+                body=merged,
+                actor=actor,
+                dry_run=dry_run,
+            )
+            return _reply(obj)
+        except (errors.Conflict, errors.AlreadyExists):
+            if attempt == PATCH_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 # --- scale ----------------------------------------------------------------------------------

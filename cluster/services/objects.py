@@ -42,6 +42,7 @@ STATUS_SUBRESOURCE = {"Pod", "Deployment", "ReplicaSet", "Node", "Namespace"}
 UNDELETABLE_NAMESPACES = {"default", "kube-system", "kube-public"}
 SERVER_SET = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "selfLink")
 FOREGROUND = "foregroundDeletion"
+UNCONDITIONAL_RETRIES = 5
 ORPHAN = "orphan"
 
 
@@ -54,6 +55,19 @@ ManagedFields = Callable[[dict | None, dict], dict]
 class _DryRun(Exception):
     def __init__(self, result: Any) -> None:
         self.result = result
+
+
+def _run(write: Callable[[], Any], *, dry_run: bool, conditional: bool) -> Any:
+    """Run a write; one that named no resourceVersion (or precondition) is retried when a
+    controller wrote the object in between, as the API server's GuaranteedUpdate retries: the
+    request did not depend on that version. A conditional one gets its 409."""
+    for attempt in range(UNCONDITIONAL_RETRIES):
+        try:
+            return dry_runnable(write, dry_run=dry_run)
+        except Conflict:
+            if conditional or attempt == UNCONDITIONAL_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def dry_runnable(write: Callable[[], Any], *, dry_run: bool) -> Any:
@@ -377,7 +391,8 @@ def object_replace(
                 return obj
             return store.object_update(obj=obj, actor=actor, spec_changed=spec_changed)
 
-    return dry_runnable(write, dry_run=dry_run)
+    conditional = bool(body["metadata"].get("resourceVersion"))
+    return _run(write, dry_run=dry_run, conditional=conditional)
 
 
 # --- delete ----------------------------------------------------------------------------------
@@ -443,7 +458,7 @@ def object_delete(
             store.object_update(obj=obj, actor=actor)
             return obj, False
 
-    return dry_runnable(write, dry_run=dry_run)
+    return _run(write, dry_run=dry_run, conditional=bool(preconditions))
 
 
 def _check_preconditions(obj: KubeObject, preconditions: dict) -> None:
@@ -494,4 +509,4 @@ def object_scale(
                 obj.body = managed_fields(before, obj.body)
             return store.object_update(obj=obj, actor=actor, spec_changed=True)
 
-    return dry_runnable(write, dry_run=dry_run)
+    return _run(write, dry_run=dry_run, conditional=bool(expected_rv))
