@@ -131,8 +131,8 @@ ACCEPTED_BODIES = (
     "application/apply-patch+yaml",
 )
 PROTOBUF_REFUSED = (
-    "this simulator reads JSON and YAML request bodies, not protobuf (kubectl 1.32+ sends "
-    "protobuf for its typed shortcuts such as 'kubectl create deployment'); send the object "
-    "as JSON instead: 'kubectl create deployment web --image=nginx --dry-run=client -o yaml "
-    "| kubectl apply -f -'"
+    "this simulator decodes protobuf request bodies only for Namespace, Node, Pod, Deployment "
+    "and ReplicaSet (kubectl 1.32+ sends protobuf for its typed shortcuts such as 'kubectl "
+    "create configmap'); send the object as JSON instead: 'kubectl create ... "
+    "--dry-run=client -o yaml | kubectl apply -f -'"
 )

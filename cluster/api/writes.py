@@ -20,7 +20,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from cluster import k8s, selectors
-from cluster.api import status
+from cluster.api import protobuf, status
 from cluster.api.resources import Resource
 from cluster.models import Cluster, KubeObject
 from cluster.services import errors, objects, pods
@@ -78,9 +78,12 @@ def media_type(request: HttpRequest) -> str:
 
 
 def read_body(request: HttpRequest, *, allowed: tuple[str, ...]) -> Any:
-    """The decoded body, or :class:`BodyError` carrying the Status to answer."""
+    """The decoded body, or :class:`BodyError` carrying the Status to answer. Where JSON is
+    allowed, so is protobuf (kubectl 1.32's typed shortcuts) for the kinds
+    :mod:`cluster.api.protobuf` knows; it decodes to the JSON the client would have sent."""
     kind = media_type(request)
-    if kind not in allowed:
+    decode_protobuf = kind == protobuf.MEDIA_TYPE and JSON in allowed
+    if kind not in allowed and not decode_protobuf:
         raise BodyError(status.unsupported_media_type(kind))
     try:
         raw = request.body
@@ -90,6 +93,13 @@ def read_body(request: HttpRequest, *, allowed: tuple[str, ...]) -> Any:
                 code=413, reason="RequestEntityTooLarge", message="Request entity too large"
             )
         ) from None
+    if decode_protobuf:
+        try:
+            return protobuf.decode(raw)
+        except protobuf.UnsupportedKind:
+            raise BodyError(status.unsupported_media_type(kind)) from None
+        except protobuf.ProtobufError as exc:
+            raise BodyError(status.bad_request(f"error decoding request body: {exc}")) from None
     try:
         text = raw.decode("utf-8")
         if kind in (YAML, APPLY):

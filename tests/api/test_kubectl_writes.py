@@ -5,7 +5,6 @@ a watch), cordon/drain/uncordon (evictions), rollout restart/status, logs."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 from pathlib import Path
@@ -232,17 +231,6 @@ def test_logs(kubectl, cluster) -> None:
     out = ok(kubectl("logs", pod))
     assert "start worker processes" in out
     assert ok(kubectl("logs", "deploy/nginx", "--tail=1")).endswith("start worker processes")
-
-
-def test_protobuf_shortcut_gets_the_json_route(kubectl, cluster) -> None:
-    """kubectl 1.32 sends `create deployment` as protobuf; the 415 says what to do instead."""
-    result = kubectl("create", "deployment", "api", "--image=nginx")
-    assert result.returncode == 1
-    assert "--dry-run=client -o yaml | kubectl apply -f -" in result.stderr
-    generated = kubectl(
-        "create", "deployment", "api", "--image=nginx", "--dry-run=client", "-o", "json"
-    )
-    assert json.loads(ok(generated))["kind"] == "Deployment"
 
 
 def test_delete_with_cascade_orphan_keeps_the_replicaset(kubectl, cluster) -> None:

@@ -137,12 +137,6 @@ def test_kind_mismatch_and_garbage_are_400(api: Client, demo: Cluster) -> None:
     assert body["message"].startswith("error decoding request body")
 
 
-def test_protobuf_is_415_with_the_json_route(api: Client, demo: Cluster) -> None:
-    response = send(api, "post", DEPLOYMENTS, b"k8s\x00...", "application/vnd.kubernetes.protobuf")
-    body = assert_status(response, 415, "UnsupportedMediaType")
-    assert "--dry-run=client -o yaml | kubectl apply -f -" in body["message"]
-
-
 def test_resource_version_on_create_is_400(api: Client, demo: Cluster) -> None:
     manifest = pod()
     manifest["metadata"]["resourceVersion"] = "5"
