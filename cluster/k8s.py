@@ -48,16 +48,17 @@ def micro_time(ts: float) -> str:
 
 
 def parse_micro_time(value: str | None) -> float | None:
+    """An RFC 3339 stamp (``metav1.Time`` or ``MicroTime``) as epoch seconds. ``fromisoformat``
+    is ~20x faster than ``strptime``, which matters for a Table of 1,000 pods."""
     if not value:
         return None
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"
-    return dt.datetime.strptime(value, fmt).replace(tzinfo=dt.UTC).timestamp()
+    stamp = dt.datetime.fromisoformat(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=dt.UTC)
+    return stamp.timestamp()
 
 
-def parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    return dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC).timestamp()
+parse_time = parse_micro_time
 
 
 def human_duration(seconds: float) -> str:

@@ -76,3 +76,13 @@ def paginate(items: list[dict], page: Page, rv: int) -> tuple[list[dict], dict]:
         meta["remainingItemCount"] = len(items) - page.limit
         items = items[: page.limit]
     return items, meta
+
+
+def paginate_keys(
+    keys: list[tuple[str, str]], page: Page, rv: int
+) -> tuple[set[tuple[str, str]], dict]:
+    """:func:`paginate` over (namespace, name) keys only: the keys of the page and the list
+    metadata."""
+    items = [{"metadata": {"namespace": ns, "name": name}} for ns, name in keys]
+    served, meta = paginate(items, page, rv)
+    return {(b["metadata"]["namespace"], b["metadata"]["name"]) for b in served}, meta
