@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import yaml
+
 from cluster import broadcast, k8s, presenters, timings
 from cluster.models import ApiToken, Change, Cluster, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
 SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
 SNAPSHOT_EVENTS = 200
+#: Long strings (the last-applied annotation) stay on one line, as kubectl prints them.
+YAML_WIDTH = 1_000_000
 
 
 def cluster_get(*, name: str) -> Cluster:
@@ -99,6 +103,14 @@ def object_get(*, cluster: Cluster, kind: str, namespace: str, name: str) -> Kub
     obj = KubeObject.objects.get(cluster=cluster, kind=kind, namespace=namespace, name=name)
     obj.cluster = cluster
     return obj
+
+
+def object_yaml(*, cluster: Cluster, kind: str, namespace: str, name: str) -> str:
+    """The object as ``kubectl get -o yaml`` prints it: keys sorted (kubectl prints objects as
+    sorted maps), managedFields left out (as kubectl does without ``--show-managed-fields``)."""
+    body = dict(object_get(cluster=cluster, kind=kind, namespace=namespace, name=name).body)
+    body["metadata"] = {k: v for k, v in body["metadata"].items() if k != "managedFields"}
+    return yaml.safe_dump(body, sort_keys=True, default_flow_style=False, width=YAML_WIDTH)
 
 
 def _object_events(cluster: Cluster, uid: str) -> list[dict]:
