@@ -461,37 +461,56 @@ def apply_configuration(
     else merge the applied configuration into it, field ownership decided by
     :mod:`cluster.api.apply`. Returns the object and whether it was created. Raises
     ``apply.ApplyConflict`` (fields other managers own, without ``force``), ``patch.PatchError``
-    and the services' errors. Field validation is the caller's (it knows the mode)."""
+    and the services' errors. Field validation is the caller's (it knows the mode).
+
+    The merge is written pinned to the resourceVersion it was computed from; when another
+    writer (a controller updating status) got in between, it is recomputed on the new object,
+    as the API server's GuaranteedUpdate does, unless the configuration names a version (then
+    that version must be the stored one)."""
     from cluster.api import apply as ssa  # noqa: PLC0415
 
     gvk = (res.group, res.version, res.kind)
     now = k8s.rfc3339(cluster.sim_now)
-    live = (
-        KubeObject.objects.filter(
-            cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
+    expected = (applied.get("metadata") or {}).get("resourceVersion")
+    pinned = bool(expected)
+    for attempt in range(PATCH_RETRIES):
+        live = (
+            KubeObject.objects.filter(
+                cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
+            )
+            .values_list("body", flat=True)
+            .first()
         )
-        .values_list("body", flat=True)
-        .first()
-    )
-    merged = ssa.server_side_apply(live, applied, manager=manager, force=force, gvk=gvk, now=now)
-    merged["kind"], merged["apiVersion"] = res.kind, res.group_version
-    merged.setdefault("metadata", {})["name"] = name
-    if live is None:
-        obj = objects.object_create(
-            cluster=cluster, body=merged, namespace=namespace, actor=actor, dry_run=dry_run
+        merged = ssa.server_side_apply(
+            live, applied, manager=manager, force=force, gvk=gvk, now=now
         )
-        return obj, True
-    merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
-    obj = objects.object_replace(
-        cluster=cluster,
-        kind=res.kind,
-        namespace=namespace or "",
-        name=name,
-        body=merged,
-        actor=actor,
-        dry_run=dry_run,
-    )
-    return obj, False
+        merged["kind"], merged["apiVersion"] = res.kind, res.group_version
+        merged.setdefault("metadata", {})["name"] = name
+        if live is None:
+            obj = objects.object_create(
+                cluster=cluster, body=merged, namespace=namespace, actor=actor, dry_run=dry_run
+            )
+            return obj, True
+        # A version in the configuration is a precondition, as for any other write.
+        merged["metadata"]["resourceVersion"] = (
+            str(expected) if pinned else live["metadata"]["resourceVersion"]
+        )
+        try:
+            obj = objects.object_replace(
+                cluster=cluster,
+                kind=res.kind,
+                namespace=namespace or "",
+                name=name,
+                body=merged,
+                actor=actor,
+                dry_run=dry_run,
+            )
+        except errors.Conflict:
+            if pinned or attempt == PATCH_RETRIES - 1:
+                raise
+            continue
+        return obj, False
+    raise AssertionError("unreachable")
 
 
 # --- scale ----------------------------------------------------------------------------------
