@@ -85,6 +85,10 @@ TOO_MANY = (
     "Split it, or apply it with kubectl."
 )
 PARSE_WHERE = "document {number}, line {line} of the editor; nothing after it was applied"
+STALE_HINT = (
+    "The object changed after the editor loaded it (its resourceVersion is in the text): "
+    "press Reload, redo the edit, and Apply again."
+)
 CONFLICT_HINT = (
     'Tick "Force conflicts" to take these fields over (kubectl apply --server-side '
     "--force-conflicts), or drop them from the manifest."
@@ -321,7 +325,8 @@ def _client_side(run: _Run, obj: _Object, doc: dict) -> list[Line]:
             return [*lines, _done(obj, "configured", run.dry_run)]
         except errors.Conflict as exc:
             if pinned or attempt == PATCH_RETRIES - 1:
-                raise _Refused(_patch_failure(exc, obj, patch), before=lines) from None
+                notes = (STALE_HINT,) if pinned else ()
+                raise _Refused(_patch_failure(exc, obj, patch), *notes, before=lines) from None
             live = _live(run.cluster, obj) or live
         except errors.ServiceError as exc:
             raise _Refused(_patch_failure(exc, obj, patch), before=lines) from None

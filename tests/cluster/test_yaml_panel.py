@@ -188,7 +188,7 @@ def test_a_stale_resource_version_is_kubectls_conflict(client: Client, cluster: 
     text = editor_text(client.get(f"{BASE}/yaml/deployment/default/nginx/"))
     services.deployment_scale(cluster=cluster, namespace="default", name="nginx", replicas=5)
 
-    (warning, error) = apply(client, text.replace("replicas: 6", "replicas: 4", 1))
+    (warning, error, hint) = apply(client, text.replace("replicas: 6", "replicas: 4", 1))
 
     assert warning.startswith("Warning: resource deployments/nginx is missing")
     assert error.startswith("Error from server (Conflict): error when applying patch:\n{")
@@ -197,6 +197,7 @@ def test_a_stale_resource_version_is_kubectls_conflict(client: Client, cluster: 
         'deployments.apps "nginx": the object has been modified; please apply your changes to '
         "the latest version and try again"
     )
+    assert hint == manifests.STALE_HINT
     assert stored(cluster, "Deployment", "nginx")["spec"]["replicas"] == 5
 
 
