@@ -172,3 +172,16 @@ class TimingsForm(forms.Form):
             for key in timings.DESCRIPTIONS
             if (value := self.cleaned_data.get(key)) is not None and value != base[key]
         }
+
+
+class YamlApplyForm(forms.Form):
+    """The YAML panel's editor: a manifest and kubectl apply's switches. The size and document
+    limits are checked where the manifest is read (:mod:`cluster.api.manifests`), so a refusal
+    reads like the other result lines."""
+
+    manifest = forms.CharField(required=False, strip=False, widget=forms.Textarea)
+    dry_run = forms.BooleanField(required=False)
+    server_side = forms.BooleanField(required=False)
+    force = forms.BooleanField(required=False)
+    #: The object the panel was opened on ("Deployment/default/nginx"), to reload after applying.
+    source = forms.CharField(required=False, max_length=400)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import yaml
+
 from cluster import broadcast, k8s, presenters, timings
 from cluster.models import ApiToken, Change, Cluster, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
 SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
 SNAPSHOT_EVENTS = 200
+#: Long strings (the last-applied annotation) stay on one line, as kubectl prints them.
+YAML_WIDTH = 1_000_000
 
 
 def cluster_get(*, name: str) -> Cluster:
@@ -99,6 +103,32 @@ def object_get(*, cluster: Cluster, kind: str, namespace: str, name: str) -> Kub
     obj = KubeObject.objects.get(cluster=cluster, kind=kind, namespace=namespace, name=name)
     obj.cluster = cluster
     return obj
+
+
+class _KubectlDumper(yaml.SafeDumper):
+    """YAML as kubectl writes it: multi-line strings as ``|`` blocks, strings that would read
+    back as another type (``"1"``, timestamps) in double quotes."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    plain_tag = dumper.resolve(yaml.ScalarNode, value, (True, False))
+    style = '"' if plain_tag != "tag:yaml.org,2002:str" else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_KubectlDumper.add_representer(str, _represent_str)
+
+
+def object_yaml(*, cluster: Cluster, kind: str, namespace: str, name: str) -> str:
+    """The object as ``kubectl get -o yaml`` prints it: keys sorted (kubectl prints objects as
+    sorted maps), managedFields left out (as kubectl does without ``--show-managed-fields``)."""
+    body = dict(object_get(cluster=cluster, kind=kind, namespace=namespace, name=name).body)
+    body["metadata"] = {k: v for k, v in body["metadata"].items() if k != "managedFields"}
+    return yaml.dump(
+        body, Dumper=_KubectlDumper, sort_keys=True, default_flow_style=False, width=YAML_WIDTH
+    )
 
 
 def _object_events(cluster: Cluster, uid: str) -> list[dict]:

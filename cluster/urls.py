@@ -18,6 +18,13 @@ urlpatterns = [
         views.describe,
         name="describe",
     ),
+    path("clusters/<slug:name>/yaml/", views.yaml_panel, name="yaml-new"),
+    path("clusters/<slug:name>/yaml/apply/", views.yaml_apply, name="yaml-apply"),
+    path(
+        "clusters/<slug:name>/yaml/<str:kind>/<str:namespace>/<str:obj_name>/",
+        views.yaml_panel,
+        name="yaml-object",
+    ),
     path("clusters/<slug:name>/clock/", views.clock, name="clock"),
     path("clusters/<slug:name>/timings/", views.timings_panel, name="timings"),
     path("clusters/<slug:name>/timings/update/", views.timings_update, name="timings-update"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from functools import wraps
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from cluster import forms, selectors, services, timings
+from cluster.api import manifests
 from cluster.models import Cluster, KubeObject
 
 PARTIALS = "cluster/partials.html"
@@ -37,6 +39,34 @@ NODE_ACTIONS = {
     "remove": ("node_remove", "{node} removed"),
 }
 STEP_NEEDS_PAUSE = "Pause the clock first: Step advances a paused cluster"
+#: Who the change log names for the dashboard's writes (the services' default too).
+USER = "user"
+#: What "New from YAML" opens with: a small Deployment to edit, or to replace by a paste.
+NEW_MANIFEST = """\
+# One object per document; separate documents with a line holding only ---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: default
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        resources:
+          requests:
+            cpu: 100m
+            memory: 64Mi
+"""
 ClusterView = Callable[..., HttpResponse]
 
 
@@ -163,6 +193,7 @@ def describe(
 ) -> HttpResponse:
     kind_name = DESCRIBE_KINDS.get(kind.lower())
     context = {
+        "cluster_name": name,
         "kind": kind_name or kind,
         "namespace": "" if namespace == "_" else namespace,
         "name": obj_name,
@@ -177,6 +208,36 @@ def describe(
     except (Cluster.DoesNotExist, KubeObject.DoesNotExist):
         return render(request, f"{PARTIALS}#describe", context, status=404)
     return render(request, f"{PARTIALS}#describe", context)
+
+
+@require_GET
+def yaml_panel(
+    request: HttpRequest,
+    name: str,
+    kind: str | None = None,
+    namespace: str = "_",
+    obj_name: str = "",
+) -> HttpResponse:
+    """The YAML panel: an object as ``kubectl get -o yaml`` shows it, or a new manifest."""
+    cluster = _cluster_or_404(name)
+    context = {"cluster_name": name, "text": NEW_MANIFEST, "source": "", "ref": ""}
+    if kind is None:
+        return render(request, f"{PARTIALS}#yaml-panel", context)
+    res = manifests.served_kind(kind)
+    ns = "" if namespace == "_" or (res and not res.namespaced) else namespace
+    context["ref"] = manifests.resource_ref(res, obj_name) if res else f"{kind}/{obj_name}"
+    try:
+        if res is None:
+            raise KubeObject.DoesNotExist
+        context["text"] = selectors.object_yaml(
+            cluster=cluster, kind=res.kind, namespace=ns, name=obj_name
+        )
+    except KubeObject.DoesNotExist:
+        context.update(text="", gone=True)
+        return render(request, f"{PARTIALS}#yaml-panel", context, status=404)
+    context["source"] = f"{res.kind}/{ns}/{obj_name}"
+    context["reload_url"] = request.path
+    return render(request, f"{PARTIALS}#yaml-panel", context)
 
 
 # --- actions ----------------------------------------------------------------------------------
@@ -319,3 +380,30 @@ def node_action(request: HttpRequest, cluster: Cluster, node: str, action: str) 
 def pod_delete(request: HttpRequest, cluster: Cluster, namespace: str, pod: str) -> HttpResponse:
     remaining = services.pod_delete(cluster=cluster, namespace=namespace, name=pod)
     return toast(request, f"pod {pod} {'is terminating' if remaining else 'deleted'}")
+
+
+@cluster_action
+def yaml_apply(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """Apply the panel's manifest like ``kubectl apply -f -``: one result line per document.
+    An object the panel was opened on comes back as stored, so it can be edited again."""
+    form = forms.YamlApplyForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    data = form.cleaned_data
+    report = manifests.manifest_apply(
+        cluster=cluster,
+        text=data["manifest"],
+        actor=USER,
+        dry_run=data["dry_run"],
+        server_side=data["server_side"],
+        force=data["force"],
+    )
+    context = {"report": report, "options": data, "field_manager": manifests.FIELD_MANAGER}
+    kind, _, rest = data["source"].partition("/")
+    namespace, _, obj_name = rest.partition("/")
+    if not report.dry_run and not report.failed and report.applied == [(kind, namespace, obj_name)]:
+        with suppress(KubeObject.DoesNotExist):  # it may be gone already (finalizers removed)
+            context["editor_text"] = selectors.object_yaml(
+                cluster=cluster, kind=kind, namespace=namespace, name=obj_name
+            )
+    return render(request, f"{PARTIALS}#yaml-result", context)

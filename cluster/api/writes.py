@@ -62,9 +62,13 @@ def field_manager(request: HttpRequest) -> str:
 
 def managed_fields(request: HttpRequest, cluster: Cluster, res: Resource):
     """The managedFields recorder for this request's writes (an Update operation)."""
+    return update_recorder(cluster, res, manager=field_manager(request))
+
+
+def update_recorder(cluster: Cluster, res: Resource, *, manager: str):
+    """The managedFields recorder of an Update operation by ``manager`` (any edge's writes)."""
     from cluster.api import apply as ssa  # noqa: PLC0415 - the schema loads on first use
 
-    manager = field_manager(request)
     now = k8s.rfc3339(cluster.sim_now)
 
     def record(old: dict | None, new: dict) -> dict:
@@ -118,8 +122,6 @@ def check_fields(request: HttpRequest, res: Resource, body: Any) -> None:
     a value of the wrong JSON type is always a 400; unknown fields are a 400 under Strict, a
     ``Warning`` header under Warn, nothing under Ignore. Warnings are left on the request for
     :func:`cluster.api.views.api_view` to send."""
-    from cluster.api import schema  # noqa: PLC0415 - the schema loads on first use
-
     mode = request.GET.get("fieldValidation") or "Warn"
     if mode not in FIELD_VALIDATION:
         raise BodyError(
@@ -130,24 +132,37 @@ def check_fields(request: HttpRequest, res: Resource, body: Any) -> None:
         )
     if not isinstance(body, dict):
         return
+    try:
+        found = validate_fields(res, body, mode=mode)
+    except errors.BadRequest as exc:
+        raise BodyError(status.bad_request(exc.message)) from None
+    if found:
+        warnings = getattr(request, "k8s_warnings", [])
+        warnings.extend(found)
+        request.k8s_warnings = warnings  # type: ignore[attr-defined]
+
+
+def validate_fields(res: Resource, body: dict, *, mode: str = "Strict") -> list[str]:
+    """Server-side field validation of ``body`` without a request: raises
+    :class:`~cluster.services.errors.BadRequest` with kube-apiserver's message for a value of
+    the wrong type (any mode) or an unknown field (Strict); returns the Warn mode's warnings."""
+    from cluster.api import schema  # noqa: PLC0415 - the schema loads on first use
+
     gvk = {"group": res.group, "version": res.version, "kind": res.kind}
     wrong = schema.type_errors(body, **gvk)
     if wrong:
-        message = schema.cannot_handle_message(
-            kind=res.kind, version=res.version, detail=wrong[0]["message"]
+        detail = wrong[0]["message"]
+        raise errors.BadRequest(
+            schema.cannot_handle_message(kind=res.kind, version=res.version, detail=detail)
         )
-        raise BodyError(status.bad_request(message))
     if mode == "Ignore":
-        return
+        return []
     unknown = schema.unknown_fields(body, **gvk)
-    if not unknown:
-        return
-    if mode == "Strict":
-        message = schema.strict_decoding_message(kind=res.kind, version=res.version, fields=unknown)
-        raise BodyError(status.bad_request(message))
-    warnings = getattr(request, "k8s_warnings", [])
-    warnings.extend(schema.unknown_field_warnings(unknown))
-    request.k8s_warnings = warnings  # type: ignore[attr-defined]
+    if unknown and mode == "Strict":
+        raise errors.BadRequest(
+            schema.strict_decoding_message(kind=res.kind, version=res.version, fields=unknown)
+        )
+    return schema.unknown_field_warnings(unknown)
 
 
 def is_dry_run(request: HttpRequest) -> bool | HttpResponse:
@@ -403,8 +418,8 @@ def _patch_names_rv(patch_body: Any) -> bool:
 
 
 def _apply(request, cluster, res, namespace, name, applied, dry_run):
-    """Server-side apply: create the object if it does not exist, else merge the applied
-    configuration, field ownership decided by :mod:`cluster.api.apply`."""
+    """Server-side apply (``PATCH`` with ``application/apply-patch+yaml``): the query's
+    ``fieldManager`` (required) and ``force`` around :func:`apply_configuration`."""
     from cluster.api import apply as ssa  # noqa: PLC0415
     from cluster.api import patch as engines  # noqa: PLC0415
 
@@ -415,39 +430,83 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
         )
     if not isinstance(applied, dict):
         return status.bad_request("the applied configuration must be an object")
-    force = request.GET.get("force") in ("true", "1")
     check_fields(request, res, applied)
+    try:
+        obj, created = apply_configuration(
+            cluster=cluster,
+            res=res,
+            namespace=namespace,
+            name=name,
+            applied=applied,
+            manager=manager,
+            force=request.GET.get("force") in ("true", "1"),
+            actor=actor_of(request),
+            dry_run=dry_run,
+        )
+    except engines.PatchError as exc:
+        return status.status_response(code=422, reason="Invalid", message=str(exc))
+    except ssa.ApplyConflict as conflict:
+        return status.status_response(
+            code=409,
+            reason="Conflict",
+            message=ssa.conflict_message(conflict.conflicts),
+            details={"causes": conflict.causes()},
+        )
+    return _reply(obj, 201 if created else 200)
+
+
+def apply_configuration(
+    *,
+    cluster: Cluster,
+    res: Resource,
+    namespace: str | None,
+    name: str,
+    applied: dict,
+    manager: str,
+    force: bool,
+    actor: str,
+    dry_run: bool = False,
+) -> tuple[KubeObject, bool]:
+    """Server-side apply of ``applied`` by ``manager``: create the object if it does not exist,
+    else merge the applied configuration into it, field ownership decided by
+    :mod:`cluster.api.apply`. Returns the object and whether it was created. Raises
+    ``apply.ApplyConflict`` (fields other managers own, without ``force``), ``patch.PatchError``
+    and the services' errors. Field validation is the caller's (it knows the mode).
+
+    The merge is written pinned to the resourceVersion it was computed from; when another
+    writer (a controller updating status) got in between, it is recomputed on the new object,
+    as the API server's GuaranteedUpdate does, unless the configuration names a version (then
+    that version must be the stored one)."""
+    from cluster.api import apply as ssa  # noqa: PLC0415
+
     gvk = (res.group, res.version, res.kind)
     now = k8s.rfc3339(cluster.sim_now)
-    actor = actor_of(request)
-    # Like a patch, an apply is retried when a controller wrote the object in between (the API
-    # server's GuaranteedUpdate): the applied intent does not depend on the resourceVersion.
+    expected = (applied.get("metadata") or {}).get("resourceVersion")
+    pinned = bool(expected)
     for attempt in range(PATCH_RETRIES):
         live = selectors.api_object_body(
             cluster=cluster, kind=res.kind, namespace=namespace or "", name=name
         )
-        try:
-            merged = ssa.server_side_apply(
-                live, applied, manager=manager, force=force, gvk=gvk, now=now
-            )
-        except engines.PatchError as exc:
-            return status.status_response(code=422, reason="Invalid", message=str(exc))
-        except ssa.ApplyConflict as conflict:
-            return status.status_response(
-                code=409,
-                reason="Conflict",
-                message=ssa.conflict_message(conflict.conflicts),
-                details={"causes": conflict.causes()},
-            )
+        merged = ssa.server_side_apply(
+            live, applied, manager=manager, force=force, gvk=gvk, now=now
+        )
         merged["kind"], merged["apiVersion"] = res.kind, res.group_version
         merged.setdefault("metadata", {})["name"] = name
-        try:
-            if live is None:
+        if live is None:
+            try:
                 obj = objects.object_create(
                     cluster=cluster, body=merged, namespace=namespace, actor=actor, dry_run=dry_run
                 )
-                return _reply(obj, 201)
-            merged["metadata"]["resourceVersion"] = live["metadata"]["resourceVersion"]
+            except errors.AlreadyExists:  # created in between: apply to it instead
+                if attempt == PATCH_RETRIES - 1:
+                    raise
+                continue
+            return obj, True
+        # A version in the configuration is a precondition, as for any other write.
+        merged["metadata"]["resourceVersion"] = (
+            str(expected) if pinned else live["metadata"]["resourceVersion"]
+        )
+        try:
             obj = objects.object_replace(
                 cluster=cluster,
                 kind=res.kind,
@@ -457,10 +516,11 @@ def _apply(request, cluster, res, namespace, name, applied, dry_run):
                 actor=actor,
                 dry_run=dry_run,
             )
-            return _reply(obj)
-        except (errors.Conflict, errors.AlreadyExists):
-            if attempt == PATCH_RETRIES - 1:
+        except errors.Conflict:
+            if pinned or attempt == PATCH_RETRIES - 1:
                 raise
+            continue
+        return obj, False
     raise AssertionError("unreachable")
 
 
