@@ -192,6 +192,9 @@ def _db(fn: Callable, *args: object) -> asyncio.Future:
 
 async def stream(req: WatchRequest) -> AsyncIterator[bytes]:
     """The watch body, one JSON document per line."""
+    # An empty first chunk makes the server send the response headers now: clients (client-go's
+    # reflector) block on them, and a quiet watch would otherwise send none until a change.
+    yield b""
     deadline = time.monotonic() + req.timeout
     if req.since is None:
         rv, bodies, matched = await _db(_initial, req)

@@ -321,6 +321,10 @@ def test_python_client_writes(kubeconfig: Path, cluster) -> None:
 def test_edit_wait_and_delete_all(kubectl, cluster, tmp_path: Path) -> None:
     """`kubectl edit` (an editor that changes the replicas) patches; `kubectl wait` watches until
     the condition holds; `delete pods --all` deletes each listed pod."""
+    # Already true: kubectl lists, then watches a quiet object; the watch's headers must come
+    # at once or client-go never gets to check the listed state.
+    settled = kubectl("wait", "--for=condition=Available", "deploy/nginx", "--timeout=20s")
+    assert ok(settled) == "deployment.apps/nginx condition met"
     editor = tmp_path / "editor.sh"
     editor.write_text("#!/bin/sh\nsed -i 's/^  replicas: 6$/  replicas: 4/' \"$1\"\n")
     editor.chmod(0o755)
@@ -328,7 +332,7 @@ def test_edit_wait_and_delete_all(kubectl, cluster, tmp_path: Path) -> None:
     assert ok(edited) == "deployment.apps/nginx edited"
     assert body(cluster, "Deployment", "nginx")["spec"]["replicas"] == 4
     waited = kubectl(
-        "wait", "--for=jsonpath={.status.readyReplicas}=4", "deploy/nginx", "--timeout=60s"
+        "wait", "--for=jsonpath={.status.readyReplicas}=4", "deploy/nginx", "--timeout=50s"
     )
     assert ok(waited) == "deployment.apps/nginx condition met"
     deleted = ok(kubectl("delete", "pods", "--all", "--wait=false"))

@@ -45,7 +45,8 @@ def collect(req: watch.WatchRequest, during=None, *, after: float = 0.3) -> list
 
         async def consume() -> None:
             async for line in watch.stream(req):
-                events.append(json.loads(line))
+                if line:  # the first chunk is empty: it only makes the server send headers
+                    events.append(json.loads(line))
 
         task = asyncio.create_task(consume())
         await asyncio.sleep(after)
