@@ -628,9 +628,9 @@ def report(
             f"{ms(pct(s.times, 99)):>8}{ms(max(s.times)):>8}{ms(statistics.fmean(s.times)):>9}"
             f"{int(statistics.median(s.sizes)):>11,}{local_p50:>13}{queries:>5}   {s.request}"
         )
+    paged = "paged: a continue token follows" if facts["continue"] else "everything in one page"
     print(
-        f"  limit=500 answered {facts['rows']} rows in one {facts['kind']} "
-        f"(continue {facts['continue']!r}): the server does not page; "
+        f"  limit=500 answered {facts['rows']} rows in one {facts['kind']} ({paged}); "
         f"{reconnects} reconnect(s) during the run"
     )
     print()

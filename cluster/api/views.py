@@ -199,8 +199,8 @@ def collection(
     except paging.PagingError as error:
         return status.status_response(code=error.code, reason=error.reason, message=str(error))
     selected = request.GET.get("labelSelector") or request.GET.get("fieldSelector")
-    if request.method != "DELETE" and not selected and not wants_table(request):
-        return _raw_list(cluster, res, namespace, page)
+    if request.method != "DELETE" and not selected:
+        return _unselected_list(request, cluster, res, namespace, page)
     rv, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=namespace)
     items = [b for b in bodies if labels(b["metadata"].get("labels") or {}) and fields(b)]
     if request.method == "DELETE":
@@ -218,13 +218,20 @@ def collection(
     )
 
 
-def _raw_list(
-    cluster: Cluster, res: resources.Resource, namespace: str | None, page: paging.Page
+def _unselected_list(
+    request: HttpRequest,
+    cluster: Cluster,
+    res: resources.Resource,
+    namespace: str | None,
+    page: paging.Page,
 ) -> HttpResponse:
-    """A ``<Kind>List`` joined from the stored JSON texts (no selectors, no Table)."""
+    """A list without selectors, paged on the keys before any body is decoded: a Table decodes
+    only its page; a ``<Kind>List`` is joined from the stored JSON texts, never decoded."""
     rv, rows = selectors.api_object_texts(cluster=cluster, kind=res.kind, namespace=namespace)
     keys, meta = paging.paginate_keys([(ns, name) for ns, name, _ in rows], page, rv)
     texts = [text for ns, name, text in rows if (ns, name) in keys]
+    if wants_table(request):
+        return _table(request, cluster, res, [json.loads(text) for text in texts], meta)
     head = json.dumps(
         {"kind": f"{res.kind}List", "apiVersion": res.group_version, "metadata": meta},
         separators=(",", ":"),
