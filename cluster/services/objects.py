@@ -243,14 +243,7 @@ def _check_selector_required(body: dict) -> None:
 # --- update ----------------------------------------------------------------------------------
 
 
-def object_get(*, cluster: Cluster, kind: str, namespace: str, name: str) -> KubeObject:
-    obj = KubeObject.objects.filter(
-        cluster=cluster, kind=kind, namespace=namespace, name=name
-    ).first()
-    if obj is None:
-        raise not_found(kind, name)
-    obj.cluster = cluster
-    return obj
+object_get = store.object_get
 
 
 # Pod fields a user may change after creation (ValidatePodUpdate).

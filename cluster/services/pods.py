@@ -9,7 +9,7 @@ from django.db import transaction
 from cluster import k8s, timings
 from cluster.models import Cluster, KubeObject
 from cluster.services import store
-from cluster.services.errors import Invalid, not_found
+from cluster.services.errors import Conflict, Invalid
 from cluster.services.k8s_events import event_record
 
 DEFAULT_TOLERATION_KEYS = (k8s.TAINT_NOT_READY, k8s.TAINT_UNREACHABLE)
@@ -111,18 +111,18 @@ def _qos_class(spec: dict) -> str:
 
 
 def pod_get(*, cluster: Cluster, namespace: str, name: str) -> KubeObject:
-    obj = KubeObject.objects.filter(
-        cluster=cluster, kind="Pod", namespace=namespace, name=name
-    ).first()
-    if obj is None:
-        raise not_found("Pod", name)
-    obj.cluster = cluster
-    return obj
+    return store.object_get(cluster=cluster, kind="Pod", namespace=namespace, name=name)
 
 
 def pod_bind(*, pod: KubeObject, node_name: str, actor: str = "default-scheduler") -> KubeObject:
-    """The Binding subresource: set spec.nodeName and PodScheduled=True, emit Scheduled."""
+    """The Binding subresource: set spec.nodeName and PodScheduled=True, emit Scheduled. A pod
+    already bound cannot be bound again (409, as the binding REST storage refuses it)."""
     cluster = pod.cluster
+    if pod.node_name:
+        raise Conflict(
+            f'Operation cannot be fulfilled on pods/binding "{pod.name}": pod {pod.name} is '
+            f'already assigned to node "{pod.node_name}"'
+        )
     with transaction.atomic():
         pod.body["spec"]["nodeName"] = node_name
         k8s.set_condition(

@@ -21,7 +21,14 @@ from django.db.models import F
 from cluster import broadcast, k8s, presenters
 from cluster.models import Change, Cluster, KubeObject
 from cluster.scheduling.types import pod_requests
-from cluster.services.errors import CONFLICT, RESOURCE_NAMES, AlreadyExists, Conflict, Invalid
+from cluster.services.errors import (
+    CONFLICT,
+    RESOURCE_NAMES,
+    AlreadyExists,
+    Conflict,
+    Invalid,
+    not_found,
+)
 
 _rng = random.SystemRandom()
 
@@ -111,6 +118,17 @@ def _log(obj: KubeObject, *, change: str, actor: str, rv: int) -> None:
             view=presenters.view(obj.body, sim=obj.sim),
         ),
     )
+
+
+def object_get(*, cluster: Cluster, kind: str, namespace: str, name: str) -> KubeObject:
+    """The stored row a write starts from, or NotFound (``pods "x" not found``)."""
+    obj = KubeObject.objects.filter(
+        cluster=cluster, kind=kind, namespace=namespace, name=name
+    ).first()
+    if obj is None:
+        raise not_found(kind, name)
+    obj.cluster = cluster
+    return obj
 
 
 def new_object(

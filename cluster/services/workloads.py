@@ -9,7 +9,7 @@ from cluster import k8s
 from cluster.models import Cluster, KubeObject
 from cluster.scheduling.quantity import QuantityError, parse_cpu, parse_memory
 from cluster.services import store
-from cluster.services.errors import Invalid, LimitExceeded, not_found
+from cluster.services.errors import Invalid, LimitExceeded
 
 REPLICAS_RANGE = "spec.replicas: Invalid value: {value}: must be greater than or equal to 0"
 TOO_MANY_PODS = "this would raise the cluster's desired pods to {total}; the limit is {limit}"
@@ -142,23 +142,15 @@ def deployment_submit(*, cluster: Cluster, body: dict, actor: str) -> KubeObject
         return store.object_create(cluster=cluster, body=body, actor=actor)
 
 
-def _get(cluster: Cluster, kind: str, namespace: str, name: str) -> KubeObject:
-    obj = KubeObject.objects.filter(
-        cluster=cluster, kind=kind, namespace=namespace, name=name
-    ).first()
-    if obj is None:
-        raise not_found(kind, name)
-    obj.cluster = cluster
-    return obj
-
-
 def deployment_scale(
     *, cluster: Cluster, namespace: str, name: str, replicas: int, actor: str = "user"
 ) -> KubeObject:
     """The scale subresource: only spec.replicas changes (no new revision)."""
     replicas = validate_replicas(replicas)
     with transaction.atomic():
-        deployment = _get(cluster, "Deployment", namespace, name)
+        deployment = store.object_get(
+            cluster=cluster, kind="Deployment", namespace=namespace, name=name
+        )
         current = int(deployment.spec.get("replicas", 1))
         check_pod_budget(cluster, adding=replicas - current)
         if current == replicas:
@@ -170,7 +162,9 @@ def deployment_scale(
 def deployment_delete(*, cluster: Cluster, namespace: str, name: str, actor: str = "user") -> None:
     """Background cascading deletion: the Deployment goes now; the garbage collector then
     deletes its ReplicaSets, and theirs pods in turn."""
-    deployment = _get(cluster, "Deployment", namespace, name)
+    deployment = store.object_get(
+        cluster=cluster, kind="Deployment", namespace=namespace, name=name
+    )
     store.object_remove(obj=deployment, actor=actor)
 
 
