@@ -354,17 +354,14 @@ def _patch(
     except engines.PatchError as exc:
         raise errors.Invalid(str(exc)) from None
     writes.validate_fields(res, patched)
-    if not pinned:
-        patched.setdefault("metadata", {})["resourceVersion"] = str(live.resource_version)
-    return objects.object_replace(
-        cluster=run.cluster,
-        kind=res.kind,
-        namespace=live.namespace,
-        name=live.name,
-        body=patched,
+    return writes.write_patched(
+        live,
+        patched,
+        res=res,
+        pinned=pinned,
         actor=run.actor,
         dry_run=run.dry_run,
-        managed_fields=recorder,
+        recorder=recorder,
     )
 
 

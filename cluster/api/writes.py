@@ -381,19 +381,16 @@ def patch(
             if attempt == 0:
                 check_fields(request, res, patched)
             pinned = _patch_names_rv(patch_body)
-            if not pinned:
-                patched.setdefault("metadata", {})["resourceVersion"] = str(live.resource_version)
             try:
-                obj = objects.object_replace(
-                    cluster=cluster,
-                    kind=res.kind,
-                    namespace=namespace or "",
-                    name=name,
-                    body=patched,
+                obj = write_patched(
+                    live,
+                    patched,
+                    res=res,
+                    pinned=pinned,
                     actor=actor_of(request),
                     subresource=subresource,
                     dry_run=dry_run,
-                    managed_fields=managed_fields(request, cluster, res),
+                    recorder=managed_fields(request, cluster, res),
                 )
                 return _reply(obj)
             except errors.Conflict:
@@ -406,6 +403,35 @@ def patch(
     except errors.ServiceError as exc:
         return _error(exc, res, name)
     raise AssertionError("unreachable")
+
+
+def write_patched(
+    live: KubeObject,
+    patched: dict,
+    *,
+    res: Resource,
+    pinned: bool,
+    actor: str,
+    dry_run: bool,
+    recorder: objects.ManagedFields,
+    subresource: str | None = None,
+) -> KubeObject:
+    """Write an object patched from ``live`` as a PUT would. Unless the patch itself named a
+    resourceVersion (``pinned``), the write is pinned to the version the patch was computed
+    from, so a writer in between makes it a Conflict the caller recomputes on."""
+    if not pinned:
+        patched.setdefault("metadata", {})["resourceVersion"] = str(live.resource_version)
+    return objects.object_replace(
+        cluster=live.cluster,
+        kind=res.kind,
+        namespace=live.namespace,
+        name=live.name,
+        body=patched,
+        actor=actor,
+        subresource=subresource,
+        dry_run=dry_run,
+        managed_fields=recorder,
+    )
 
 
 def _patch_names_rv(patch_body: Any) -> bool:
@@ -591,11 +617,6 @@ def bind(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str, 
                 message=f'Binding "{name}" is invalid: target.name: Required value',
             )
         pod = objects.object_get(cluster=cluster, kind="Pod", namespace=namespace, name=name)
-        if pod.node_name:
-            raise errors.Conflict(
-                f'Operation cannot be fulfilled on pods/binding "{name}": pod {name} is already '
-                f'assigned to node "{pod.node_name}"'
-            )
         pods.pod_bind(pod=pod, node_name=target, actor=actor_of(request))
     except BodyError as exc:
         return exc.response
