@@ -27,6 +27,8 @@ class Timings(TypedDict):
     scheduler_backoff_max: float  # podMaxBackoffSeconds (10)
     unschedulable_flush_seconds: float  # DefaultPodMaxInUnschedulablePodsDuration (5m)
     event_ttl: float  # kube-apiserver --event-ttl (1h)
+    eviction_monitoring_period: float  # kubelet eviction manager housekeeping interval (10s)
+    eviction_pressure_transition_period: float  # kubelet evictionPressureTransitionPeriod (5m)
 
 
 KUBERNETES: Timings = {
@@ -45,6 +47,8 @@ KUBERNETES: Timings = {
     "scheduler_backoff_max": 10.0,
     "unschedulable_flush_seconds": 300.0,
     "event_ttl": 3600.0,
+    "eviction_monitoring_period": 10.0,
+    "eviction_pressure_transition_period": 300.0,
 }
 
 CLASSROOM: Timings = {
@@ -56,6 +60,8 @@ CLASSROOM: Timings = {
     "node_monitor_period": 1.0,
     "default_toleration_seconds": 20.0,
     "image_pull_seconds": 3.0,
+    "eviction_monitoring_period": 2.0,
+    "eviction_pressure_transition_period": 20.0,
 }
 
 TIMING_PROFILES: dict[str, Timings] = {"kubernetes": KUBERNETES, "classroom": CLASSROOM}
@@ -103,6 +109,14 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "podMaxInUnschedulablePodsDuration",
     ),
     "event_ttl": ("Event time to live", "kube-apiserver --event-ttl"),
+    "eviction_monitoring_period": (
+        "Node-pressure eviction: one pod evicted every",
+        "kubelet eviction manager monitoring interval",
+    ),
+    "eviction_pressure_transition_period": (
+        "Pressure condition held after relief",
+        "kubelet evictionPressureTransitionPeriod",
+    ),
 }
 
 #: Periods a controller loops on: zero would make the simulation spin.
@@ -118,6 +132,7 @@ MUST_BE_POSITIVE = frozenset(
         "scheduler_backoff_max",
         "unschedulable_flush_seconds",
         "event_ttl",
+        "eviction_monitoring_period",
     }
 )
 MAX_SECONDS = 86400.0

@@ -635,9 +635,8 @@ def evict(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str,
     try:
         body = read_body(request, allowed=(JSON, YAML)) or {}
         options = copy.deepcopy((body.get("deleteOptions") or {}) if isinstance(body, dict) else {})
-        objects.object_delete(
+        pods.pod_evict(
             cluster=cluster,
-            kind="Pod",
             namespace=namespace,
             name=name,
             actor=actor_of(request),

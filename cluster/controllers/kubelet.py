@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Iterable
 
 from cluster import k8s
+from cluster.controllers import eviction
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, KubeObject
 from cluster.services import store
@@ -58,15 +59,31 @@ def image_size(image: str) -> int:
     return IMAGE_SIZES.get(repo, 30_000_000 + (sum(map(ord, repo)) % 50) * 1_000_000)
 
 
-def node_conditions_ready(status: dict, now: float) -> None:
-    for ctype, reason, message in (
-        ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-        ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-        ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-    ):
+def node_conditions_ready(status: dict, now: float, *, pressure: dict | None = None) -> None:
+    """The conditions a live kubelet posts; ``pressure`` says which pressure conditions it
+    reports True (see cluster/controllers/eviction.py)."""
+    pressure = pressure or {}
+    for ctype, texts in eviction.CONDITION_TEXT.items():
+        on = bool(pressure.get(ctype))
+        reason, message = texts[0] if on else texts[1]
         k8s.set_condition(
-            status, ctype, "False", now=now, reason=reason, message=message, heartbeat=True
+            status,
+            ctype,
+            "True" if on else "False",
+            now=now,
+            reason=reason,
+            message=message,
+            heartbeat=True,
         )
+    k8s.set_condition(
+        status,
+        "PIDPressure",
+        "False",
+        now=now,
+        reason="KubeletHasSufficientPID",
+        message="kubelet has sufficient PID available",
+        heartbeat=True,
+    )
     k8s.set_condition(
         status,
         "Ready",
@@ -137,6 +154,58 @@ def node_body(machine: dict, now: float, node_index: int) -> dict:
     return body
 
 
+#: Machine spec field the teacher toggles -> the node condition the kubelet reports.
+PRESSURE_FIELDS = {eviction.MEMORY: "memoryPressure", eviction.DISK: "diskPressure"}
+
+
+def kubelet_serving(machine: KubeObject) -> bool:
+    """Whether this machine's kubelet is running and talking to the API server."""
+    sim, spec = machine.sim, machine.spec
+    return (
+        bool(sim.get("running"))
+        and bool(sim.get("kubelet_up", True))
+        and bool(spec.get("kubelet", True))
+        and not spec.get("partitioned")
+        and not sim.get("partitioned")
+    )
+
+
+def pressure_posted(node: dict) -> dict[str, bool]:
+    """Which pressure conditions the Node currently says are True."""
+    status = node.get("status", {})
+    return {
+        ctype: (k8s.get_condition(status, ctype) or {}).get("status") == "True"
+        for ctype in PRESSURE_FIELDS
+    }
+
+
+def pressure_reported(machine: KubeObject, now: float, timings) -> dict[str, bool]:
+    """Which pressure conditions the kubelet reports: while the signal is over its threshold,
+    and for evictionPressureTransitionPeriod after it was last seen over it."""
+    seen = machine.sim.get("pressure") or {}
+    hold = timings["eviction_pressure_transition_period"]
+    out = {}
+    for ctype in PRESSURE_FIELDS:
+        state = seen.get(ctype) or {}
+        cleared = state.get("cleared")
+        out[ctype] = bool(state.get("on")) or (
+            cleared is not None and now < float(cleared) + hold - 1e-6
+        )
+    return out
+
+
+def pressure_relief_due(machine: KubeObject, now: float, timings) -> float | None:
+    """When a held pressure condition lapses (the kubelet must post it False then)."""
+    hold = timings["eviction_pressure_transition_period"]
+    dues = [
+        float(state["cleared"]) + hold
+        for state in (machine.sim.get("pressure") or {}).values()
+        if state and not state.get("on") and state.get("cleared") is not None
+    ]
+    dues = [d for d in dues if d > now + 1e-6]
+    return min(dues) if dues else None
+
+
 class Kubelet(Controller):
     name = "kubelet"
     component = "kubelet"
@@ -171,21 +240,45 @@ class Kubelet(Controller):
         machine = ctx.get("Machine", name)
         if machine is None:
             return
-        alive = bool(machine.spec.get("powered")) and bool(machine.spec.get("kubelet", True))
-        if not alive:
-            if machine.sim.get("running"):
+        if not machine.spec.get("powered"):
+            if machine.sim.get("running") or machine.sim.get("kubelet_up"):
                 machine.sim["running"] = False
+                machine.sim["kubelet_up"] = False
                 store.object_sim_update(obj=machine)
             return
         actor = actor_for(name)
         node = ctx.get("Node", name)
+        # A machine saved before kubelet_up existed had its kubelet running with it.
+        kubelet_was_up = bool(machine.sim.get("kubelet_up", machine.sim.get("running")))
         booting = not machine.sim.get("running")
         if booting:
             machine.sim["running"] = True
+            machine.sim["kubelet_up"] = kubelet_was_up = False
             machine.sim["boot_id"] = str(uuid.UUID(int=ctx.rng.getrandbits(128)))
             machine.sim["boots"] = int(machine.sim.get("boots", 0)) + 1
             machine.sim.setdefault("images", [])
             store.object_sim_update(obj=machine)
+        if not machine.spec.get("kubelet", True):
+            # kubelet stopped, machine running: containers carry on, nobody talks to the API.
+            if kubelet_was_up:
+                machine.sim["kubelet_up"] = False
+                store.object_sim_update(obj=machine)
+            return
+        kubelet_starting = not kubelet_was_up
+        if kubelet_starting:
+            machine.sim["kubelet_up"] = True
+            store.object_sim_update(obj=machine)
+        if machine.spec.get("partitioned"):
+            # The kubelet runs but reaches no API server: no Lease, no status, no pod updates.
+            if not machine.sim.get("partitioned"):
+                machine.sim["partitioned"] = True
+                store.object_sim_update(obj=machine)
+            return
+        healing = bool(machine.sim.get("partitioned"))
+        if healing:
+            machine.sim.pop("partitioned", None)
+            store.object_sim_update(obj=machine)
+        self._observe_pressure(ctx, machine)
         if node is None:
             index = ctx.objects("Machine").filter(pk__lt=machine.pk).count()
             body = node_body({**machine.body, "_boot_id": machine.sim["boot_id"]}, ctx.now, index)
@@ -208,8 +301,16 @@ class Kubelet(Controller):
             )
             node.sim["status_posted"] = ctx.now
             store.object_sim_update(obj=node)
-        elif booting:
-            self._post_status(ctx, node, machine, rebooted=machine.sim["boots"] > 1)
+        elif booting or kubelet_starting or healing:
+            # Boot: containers restart (SandboxChanged). A kubelet restart or a healed
+            # partition: same boot, containers kept; pods deleted meanwhile are killed now.
+            self._post_status(
+                ctx,
+                node,
+                machine,
+                rebooted=booting and machine.sim["boots"] > 1,
+                started=kubelet_starting and not booting,
+            )
             for pod_key in (
                 ctx.objects("Pod").filter(node_name=name).values_list("namespace", "name")
             ):
@@ -217,7 +318,11 @@ class Kubelet(Controller):
         else:
             ready = k8s.node_ready_status(node.body)
             last = float(node.sim.get("status_posted", 0.0))
-            if ready != "True" or ctx.now - last >= ctx.timings["node_status_report_frequency"]:
+            if (
+                ready != "True"
+                or ctx.now - last >= ctx.timings["node_status_report_frequency"]
+                or pressure_posted(node.body) != pressure_reported(machine, ctx.now, ctx.timings)
+            ):
                 self._post_status(ctx, node, machine, rebooted=False)
         renewed = self._renew_lease(ctx, name, node)
         self._periodic_pod_sync(ctx, machine)
@@ -226,20 +331,55 @@ class Kubelet(Controller):
             + ctx.timings["node_status_report_frequency"]
         )
         renew = next_renewal(name, renewed, ctx.timings["lease_renew_interval"]) - ctx.now
-        ctx.reschedule(f"machine:{name}", min(ctx.now + renew, max(report, ctx.now + 0.5)))
+        wake = min(ctx.now + renew, max(report, ctx.now + 0.5))
+        for due in (
+            self._evict_for_pressure(ctx, machine),
+            pressure_relief_due(machine, ctx.now, ctx.timings),
+        ):
+            if due is not None:
+                wake = min(wake, due)
+        ctx.reschedule(f"machine:{name}", wake)
 
     def _post_status(
-        self, ctx: SyncContext, node: KubeObject, machine: KubeObject, *, rebooted: bool
+        self,
+        ctx: SyncContext,
+        node: KubeObject,
+        machine: KubeObject,
+        *,
+        rebooted: bool,
+        started: bool = False,
     ) -> None:
         was_ready = k8s.node_ready_status(node.body) == "True"
+        before = pressure_posted(node.body)
         status = node.status
-        node_conditions_ready(status, ctx.now)
+        pressure = pressure_reported(machine, ctx.now, ctx.timings)
+        node_conditions_ready(status, ctx.now, pressure=pressure)
         status.setdefault("nodeInfo", {})["bootID"] = machine.sim.get("boot_id", "")
         status["images"] = [
             {"names": [img], "sizeBytes": image_size(img)} for img in machine.sim.get("images", [])
         ]
         node.sim["status_posted"] = ctx.now
         store.object_update(obj=node, actor=actor_for(node.name))
+        if started:
+            event_record(
+                cluster=ctx.cluster,
+                involved=node.body,
+                reason="Starting",
+                message="Starting kubelet.",
+                component="kubelet",
+                host=node.name,
+            )
+        for ctype, (on_reason, off_reason) in eviction.NODE_EVENTS.items():
+            if pressure[ctype] != before[ctype]:
+                event_record(
+                    cluster=ctx.cluster,
+                    involved=node.body,
+                    reason=on_reason if pressure[ctype] else off_reason,
+                    message=f"Node {node.name} status is now: "
+                    + (on_reason if pressure[ctype] else off_reason),
+                    component="kubelet",
+                    host=node.name,
+                )
         if rebooted:
             event_record(
                 cluster=ctx.cluster,
@@ -268,6 +408,88 @@ class Kubelet(Controller):
                 host=node.name,
             )
 
+    def _observe_pressure(self, ctx: SyncContext, machine: KubeObject) -> None:
+        """The eviction manager's signals: the teacher's pressure switches stand for
+        memory.available / nodefs.available crossing their thresholds."""
+        seen = machine.sim.setdefault("pressure", {})
+        changed = False
+        for ctype, field in PRESSURE_FIELDS.items():
+            on = bool(machine.spec.get(field))
+            was = bool((seen.get(ctype) or {}).get("on"))
+            if on and not was:
+                seen[ctype] = {"on": True}
+                changed = True
+            elif was and not on:
+                seen[ctype] = {"on": False, "cleared": ctx.now}
+                changed = True
+        if changed:
+            store.object_sim_update(obj=machine)
+
+    def _evict_for_pressure(self, ctx: SyncContext, machine: KubeObject) -> float | None:
+        """One eviction per monitoring interval while a threshold is met (memory first, as
+        the eviction manager orders thresholds); returns when to look again."""
+        over = [c for c, field in PRESSURE_FIELDS.items() if machine.spec.get(field)]
+        if not over:
+            return None
+        period = ctx.timings["eviction_monitoring_period"]
+        last = machine.sim.get("evicted_at")
+        if last is not None and ctx.now < float(last) + period - 1e-6:
+            return float(last) + period
+        pods = {
+            (p.namespace, p.name): p
+            for p in ctx.objects("Pod")
+            .filter(node_name=machine.name, deleting=False)
+            .exclude(phase__in=k8s.TERMINAL_PHASES)
+        }
+        for condition in over:
+            ranked = eviction.rank([eviction.candidate(p.body, condition) for p in pods.values()])
+            if ranked:
+                victim = ranked[0]
+                pod = pods[(victim.namespace, victim.name)]
+                pod.cluster = ctx.cluster
+                self._evict(ctx, pod, machine, condition, victim)
+                machine.sim["evicted_at"] = ctx.now
+                store.object_sim_update(obj=machine)
+                return ctx.now + period
+        return None
+
+    def _evict(
+        self,
+        ctx: SyncContext,
+        pod: KubeObject,
+        machine: KubeObject,
+        condition: str,
+        victim: eviction.Candidate,
+    ) -> None:
+        """Kill the pod (hard threshold: grace 0) and mark it Failed/Evicted; it stays in the
+        API as a Failed pod."""
+        message = eviction.eviction_message(condition, victim)
+        self._event(ctx, pod, "Evicted", message, type_=WARNING)
+        for c in self._container_names(pod):
+            self._event(ctx, pod, "Killing", f"Stopping container {c}", container=c)
+        status = pod.status
+        # Container states are left as last seen (kubectl then prints the pod's reason,
+        # "Evicted", as it does for the evicted pods of most releases); they are not ready.
+        for cs in status.get("containerStatuses") or []:
+            cs["ready"] = False
+            cs["started"] = False
+        status["phase"] = "Failed"
+        status["reason"] = "Evicted"
+        status["message"] = message
+        k8s.set_condition(
+            status,
+            "DisruptionTarget",
+            "True",
+            now=ctx.now,
+            reason="TerminationByKubelet",
+            message=message,
+        )
+        for ctype in ("Ready", "ContainersReady"):
+            k8s.set_condition(status, ctype, "False", now=ctx.now, reason="PodFailed")
+        pod.sim["kubelet"] = {"stage": "evicted", "boot_id": machine.sim.get("boot_id")}
+        store.object_update(obj=pod, actor=actor_for(pod.node_name))
+        ctx.cancel(f"pod:{pod.key}")
+
     def _periodic_pod_sync(self, ctx: SyncContext, machine: KubeObject) -> None:
         """The kubelet's syncFrequency (1m) loop: re-sync this node's pods. A pod that is
         Running and not being deleted would come out of SyncPod unchanged, so only the others
@@ -281,6 +503,7 @@ class Kubelet(Controller):
             ctx.objects("Pod")
             .filter(node_name=machine.name)
             .exclude(phase="Running", deleting=False)
+            .exclude(phase__in=k8s.TERMINAL_PHASES, deleting=False)
             .values_list("namespace", "name")
         )
         for namespace, pod_name in unsettled:
@@ -328,8 +551,10 @@ class Kubelet(Controller):
         if pod is None or not pod.node_name:
             return
         machine = ctx.get("Machine", pod.node_name)
-        if machine is None or not machine.sim.get("running"):
-            return  # Nobody is there to act on it.
+        if machine is None or not kubelet_serving(machine):
+            return  # Nobody is there to act on it, or it cannot hear the API server.
+        if pod.phase in k8s.TERMINAL_PHASES and not pod.deleting:
+            return  # Finished (e.g. evicted): nothing to run.
         if pod.deleting:
             self._terminate(ctx, pod, machine)
         else:

@@ -21,12 +21,18 @@ from cluster.services.k8s_events import event_record
 from cluster.services.nodes import (
     node_add,
     node_cordon,
+    node_drain,
+    node_heal,
+    node_kubelet_start,
+    node_kubelet_stop,
+    node_partition,
     node_power_off,
     node_power_on,
+    node_pressure_set,
     node_remove,
     node_uncordon,
 )
-from cluster.services.pods import pod_bind, pod_create, pod_delete
+from cluster.services.pods import pod_bind, pod_create, pod_delete, pod_evict
 from cluster.services.tokens import api_token_issue
 from cluster.services.workloads import (
     deployment_create,
@@ -56,11 +62,18 @@ __all__ = [
     "event_record",
     "node_add",
     "node_cordon",
+    "node_drain",
+    "node_heal",
+    "node_kubelet_start",
+    "node_kubelet_stop",
+    "node_partition",
     "node_power_off",
     "node_power_on",
+    "node_pressure_set",
     "node_remove",
     "node_uncordon",
     "pod_bind",
     "pod_create",
     "pod_delete",
+    "pod_evict",
 ]

@@ -175,3 +175,46 @@ def pod_delete(
     meta["deletionGracePeriodSeconds"] = int(grace)
     store.object_update(obj=pod, actor=actor)
     return pod
+
+
+def pod_evict(
+    *,
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    actor: str = "user",
+    grace_period: int | None = None,
+    preconditions: dict | None = None,
+    dry_run: bool = False,
+) -> KubeObject | None:
+    """The Eviction API (``pods/eviction``, what kubectl drain posts): the API server marks the
+    pod ``DisruptionTarget=True`` (reason ``EvictionByEvictionAPI``) and deletes it gracefully
+    with the eviction's options. PodDisruptionBudgets are not simulated: nothing is refused
+    with 429. Returns the pod if it remains (Terminating)."""
+    from cluster.services import objects
+
+    with transaction.atomic():
+        obj, gone = objects.object_delete(
+            cluster=cluster,
+            kind="Pod",
+            namespace=namespace,
+            name=name,
+            actor=actor,
+            grace_period=grace_period,
+            preconditions=preconditions,
+            dry_run=dry_run,
+        )
+        if gone or dry_run:
+            return None if gone else obj
+        # The API server adds the condition in the same request (after the preconditions
+        # held); written after the delete here so a resourceVersion precondition still holds.
+        if k8s.set_condition(
+            obj.status,
+            "DisruptionTarget",
+            "True",
+            now=cluster.sim_now,
+            reason="EvictionByEvictionAPI",
+            message="Eviction API: evicting",
+        ):
+            store.object_update(obj=obj, actor=actor)
+    return obj
