@@ -89,6 +89,13 @@ def node_view(body: dict) -> dict:
             "pods": int(alloc.get("pods", 0)),
         },
         "createdAt": k8s.parse_time(body["metadata"].get("creationTimestamp")),
+        # Conditions the API server shows True (or Unknown) besides Ready: the pressure badges.
+        "pressure": [
+            c["type"]
+            for c in body.get("status", {}).get("conditions") or []
+            if c.get("type") in ("MemoryPressure", "DiskPressure", "PIDPressure")
+            and c.get("status") == "True"
+        ],
     }
 
 
@@ -98,6 +105,9 @@ def machine_view(body: dict) -> dict:
         **_base(body),
         "powered": bool(spec.get("powered")),
         "kubelet": bool(spec.get("kubelet")),
+        "partitioned": bool(spec.get("partitioned")),
+        "memoryPressure": bool(spec.get("memoryPressure")),
+        "diskPressure": bool(spec.get("diskPressure")),
     }
 
 

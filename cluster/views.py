@@ -38,6 +38,41 @@ NODE_ACTIONS = {
     "uncordon": ("node_uncordon", "{node} uncordoned"),
     "remove": ("node_remove", "{node} removed"),
 }
+#: The node failure modes (docs/nodes.md): action in the URL -> (service call, toast text).
+NODE_FAILURE_ACTIONS = {
+    "kubelet-stop": (
+        lambda c, n: services.node_kubelet_stop(cluster=c, name=n),
+        "kubelet on {node} stopped: its pods keep running, but nothing renews its Lease",
+    ),
+    "kubelet-start": (
+        lambda c, n: services.node_kubelet_start(cluster=c, name=n),
+        "kubelet on {node} started",
+    ),
+    "partition": (
+        lambda c, n: services.node_partition(cluster=c, name=n),
+        "{node} cut off from the control plane: its containers keep running",
+    ),
+    "heal": (
+        lambda c, n: services.node_heal(cluster=c, name=n),
+        "{node} reconnected: its kubelet re-posts its status",
+    ),
+    "memory-pressure-on": (
+        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="memory", on=True),
+        "{node} is low on memory: the kubelet reports MemoryPressure and evicts",
+    ),
+    "memory-pressure-off": (
+        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="memory", on=False),
+        "{node} has enough memory again (the condition is held for the transition period)",
+    ),
+    "disk-pressure-on": (
+        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="disk", on=True),
+        "{node} is low on disk: the kubelet reports DiskPressure and evicts",
+    ),
+    "disk-pressure-off": (
+        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="disk", on=False),
+        "{node} has enough disk again (the condition is held for the transition period)",
+    ),
+}
 STEP_NEEDS_PAUSE = "Pause the clock first: Step advances a paused cluster"
 #: Who the change log names for the dashboard's writes (the services' default too).
 USER = "user"
@@ -369,11 +404,27 @@ def node_add(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 
 @cluster_action
 def node_action(request: HttpRequest, cluster: Cluster, node: str, action: str) -> HttpResponse:
+    if action == "drain":
+        return _node_drain(request, cluster, node)
+    if action in NODE_FAILURE_ACTIONS:
+        call, done = NODE_FAILURE_ACTIONS[action]
+        call(cluster, node)
+        return toast(request, done.format(node=node))
     if action not in NODE_ACTIONS:
         return toast(request, f'unknown node action "{action}"', error=True, status=404)
     service_name, done = NODE_ACTIONS[action]
     getattr(services, service_name)(cluster=cluster, name=node)
     return toast(request, done.format(node=node))
+
+
+def _node_drain(request: HttpRequest, cluster: Cluster, node: str) -> HttpResponse:
+    """kubectl drain --ignore-daemonsets --delete-emptydir-data, answered in kubectl's lines."""
+    result = services.node_drain(cluster=cluster, name=node)
+    if not result.ok:
+        return toast(
+            request, f"{node} cordoned, not drained", error=True, details=result.lines, status=422
+        )
+    return toast(request, f"draining {node}", details=result.lines)
 
 
 @cluster_action

@@ -130,6 +130,45 @@ function podLook(pod) {
   return ["st-creating", "i-pod-creating"]; // ContainerCreating, PodInitializing, Init:0/1...
 }
 
+// ------------------------------------------------------------------- Node failure modes
+// (docs/nodes.md) The switches a teacher flips on a node, and the badges that show them.
+
+const NODE_FAILURE_ICONS = {
+  "kubelet-stop": "i-heart", "kubelet-start": "i-heart", partition: "i-ban", heal: "i-check",
+  "memory-pressure-on": "i-taint", "memory-pressure-off": "i-check",
+  "disk-pressure-on": "i-taint", "disk-pressure-off": "i-check", drain: "i-x",
+};
+
+/** The failure-mode buttons for a powered-on machine, each the opposite of its current state. */
+function nodeFailureActions(node, machine, act) {
+  if (!machine || !machine.powered) return [];
+  const actions = [
+    machine.kubelet ? act("kubelet-stop", "Stop kubelet", true) : act("kubelet-start", "Start kubelet"),
+    machine.partitioned ? act("heal", "Heal network") : act("partition", "Partition network", true),
+    machine.memoryPressure ? act("memory-pressure-off", "Relieve memory pressure") : act("memory-pressure-on", "Memory pressure", true),
+    machine.diskPressure ? act("disk-pressure-off", "Relieve disk pressure") : act("disk-pressure-on", "Disk pressure", true),
+  ];
+  if (node) actions.push(act("drain", "Drain", true));
+  return actions;
+}
+
+/** Badges for what the teacher broke and what the API server shows about it. */
+function nodeFailureFlags(node, machine, powered, store) {
+  const flags = [];
+  if (powered && machine?.partitioned) {
+    flags.push(h("span", { class: "flag flag-partitioned", title: "No Lease renewal or status reaches the API server; containers keep running" }, icon("i-ban"), "partitioned"));
+  }
+  const names = { MemoryPressure: "memory pressure", DiskPressure: "disk pressure", PIDPressure: "PID pressure" };
+  for (const c of node?.pressure ?? []) {
+    flags.push(h("span", { class: "flag flag-pressure", dataset: { condition: c } }, icon("i-taint"), names[c] ?? c));
+  }
+  if (node?.unschedulable && store) {
+    const leaving = store.all("Pod").filter((p) => p.nodeName === node.name && p.deleting).length;
+    if (leaving) flags.push(h("span", { class: "flag flag-draining" }, icon("i-pod-terminating"), `draining: ${leaving} terminating`));
+  }
+  return flags;
+}
+
 /** The node card's state: the machine's power first, then what the API server believes. */
 function nodeState(node, machine) {
   if (machine && !machine.powered) return "PoweredOff";
@@ -406,6 +445,7 @@ class Diagram {
     if (!powered) flags.push(h("span", { class: "flag flag-off" }, icon("i-power"), "Powered off"));
     if (node?.unschedulable) flags.push(h("span", { class: "flag flag-cordoned" }, icon("i-ban"), "SchedulingDisabled"));
     if (powered && machine && !machine.kubelet) flags.push(h("span", { class: "flag flag-kubelet" }, icon("i-notready"), "kubelet stopped"));
+    flags.push(...nodeFailureFlags(node, machine, powered, this.store));
     if (!node) flags.push(h("span", { class: "flag flag-joining" }, icon("i-pod-creating"), "joining: kubelet registers the node"));
     const flagKey = flags.map((f) => f.textContent).join("|");
     if (p.flags.dataset.key !== flagKey) {
@@ -413,6 +453,9 @@ class Diagram {
       p.flags.dataset.key = flagKey;
     }
     p.kubelet.classList.toggle("is-down", !powered || (machine && !machine.kubelet));
+    p.kubelet.classList.toggle("is-cut", Boolean(powered && machine?.partitioned));
+    el.classList.toggle("is-partitioned", Boolean(powered && machine?.partitioned));
+    el.classList.toggle("is-pressure", Boolean(node?.pressure?.length));
     p.proxy.classList.toggle("is-down", !powered);
     p.runtime.classList.toggle("is-down", !powered);
 
@@ -426,6 +469,9 @@ class Diagram {
     const words = [state === "PoweredOff" ? "powered off" : state];
     if (node && state === "PoweredOff") words.push(`API status ${apiStatus}`);
     if (node?.unschedulable) words.push("scheduling disabled");
+    if (powered && machine && !machine.kubelet) words.push("kubelet stopped");
+    if (powered && machine?.partitioned) words.push("partitioned from the control plane");
+    for (const c of node?.pressure ?? []) words.push(c);
     el.setAttribute("aria-label", `Node ${el.dataset.name}: ${words.join(", ")}`);
   }
 
@@ -560,6 +606,8 @@ class Diagram {
       };
       meter(el.parts.cpuFill, el.parts.cpuText, t.cpu, alloc.cpu, fmtCpu);
       meter(el.parts.memFill, el.parts.memText, t.memory, alloc.memory, fmtMem);
+      // A cordoned node's "draining" badge counts its terminating pods: refresh it.
+      if (this.store.get("Node", name)?.unschedulable) this.updateNode(el, this.store.get("Node", name), this.store.get("Machine", name));
     }
   }
 
@@ -734,6 +782,7 @@ class Selection {
     const actions = [];
     if (machine) actions.push(machine.powered ? act("power-off", "Power off", true) : act("power-on", "Power on"));
     if (node) actions.push(node.unschedulable ? act("uncordon", "Uncordon") : act("cordon", "Cordon"));
+    actions.push(...nodeFailureActions(node, machine, act));
     return { node, machine, actions };
   }
 
@@ -773,7 +822,7 @@ class Selection {
   button({ action, label, danger, url }) {
     const attrs = { type: "button", class: `btn${danger ? " btn-danger" : ""}`, dataset: { action } };
     if (url) Object.assign(attrs, { "hx-post": url, "hx-target": "#toasts" });
-    const names = { "power-off": "i-power", "power-on": "i-power", cordon: "i-ban", uncordon: "i-check", remove: "i-x", "delete-pod": "i-x", describe: "i-info" };
+    const names = { "power-off": "i-power", "power-on": "i-power", cordon: "i-ban", uncordon: "i-check", remove: "i-x", "delete-pod": "i-x", describe: "i-info", ...NODE_FAILURE_ICONS };
     return h("button", attrs, icon(names[action] ?? "i-info"), label);
   }
 
