@@ -206,6 +206,27 @@ def pressure_relief_due(machine: KubeObject, now: float, timings) -> float | Non
     return min(dues) if dues else None
 
 
+def admission_refusal(pod: dict, pressure: dict[str, bool]) -> str:
+    """The eviction manager's pod admission (its Admit handler): under DiskPressure no new pod
+    is admitted; under MemoryPressure only a BestEffort pod is refused, unless it tolerates the
+    memory-pressure taint. Returns the refusal message, or "" to admit."""
+    on = [c for c in PRESSURE_FIELDS if pressure.get(c)]
+    if not on:
+        return ""
+    message = f"The node had condition: [{', '.join(on)}]. "
+    if eviction.DISK in on:
+        return message
+    if pod.get("status", {}).get("qosClass") != "BestEffort":
+        return ""
+    tolerated = any(
+        t.get("operator") == "Exists"
+        and t.get("key") in ("", None, "node.kubernetes.io/memory-pressure")
+        and t.get("effect") in ("", None, "NoSchedule")
+        for t in pod.get("spec", {}).get("tolerations") or []
+    )
+    return "" if tolerated else message
+
+
 class Kubelet(Controller):
     name = "kubelet"
     component = "kubelet"
@@ -302,14 +323,20 @@ class Kubelet(Controller):
             node.sim["status_posted"] = ctx.now
             store.object_sim_update(obj=node)
         elif booting or kubelet_starting or healing:
+            # As the kubelet does: a boot ID differing from the one the Node shows is a reboot
+            # (also when the kubelet was stopped across the power cycle).
+            rebooted = (
+                node.status.get("nodeInfo", {}).get("bootID") != machine.sim.get("boot_id")
+                and int(machine.sim.get("boots", 0)) > 1
+            )
             # Boot: containers restart (SandboxChanged). A kubelet restart or a healed
             # partition: same boot, containers kept; pods deleted meanwhile are killed now.
             self._post_status(
                 ctx,
                 node,
                 machine,
-                rebooted=booting and machine.sim["boots"] > 1,
-                started=kubelet_starting and not booting,
+                rebooted=rebooted,
+                started=kubelet_starting and not rebooted,
             )
             for pod_key in (
                 ctx.objects("Pod").filter(node_name=name).values_list("namespace", "name")
@@ -596,6 +623,11 @@ class Kubelet(Controller):
         containers = pod.spec.get("containers") or []
         image = containers[0].get("image", "") if containers else ""
         status = pod.status
+        if stage is None and state.get("stage") != "running":
+            refusal = admission_refusal(pod.body, pressure_reported(machine, ctx.now, ctx.timings))
+            if refusal:
+                self._reject(ctx, pod, refusal)
+                return
         if stage is None:
             restarted = state.get("stage") == "running"  # running before the reboot
             self._pending_status(ctx, pod, machine, restarted=restarted)
@@ -674,6 +706,17 @@ class Kubelet(Controller):
                 cond.pop("reason", None)
                 cond.pop("message", None)
             store.object_update(obj=pod, actor=actor)
+
+    def _reject(self, ctx: SyncContext, pod: KubeObject, message: str) -> None:
+        """The kubelet's admission refused the pod: Failed, reason Evicted, never started."""
+        self._event(ctx, pod, "Evicted", message, type_=WARNING)
+        status = pod.status
+        status["phase"] = "Failed"
+        status["reason"] = "Evicted"
+        status["message"] = message
+        pod.sim["kubelet"] = {"stage": "evicted", "boot_id": None}
+        store.object_update(obj=pod, actor=actor_for(pod.node_name))
+        ctx.cancel(f"pod:{pod.key}")
 
     def _pending_status(
         self, ctx: SyncContext, pod: KubeObject, machine: KubeObject, *, restarted: bool

@@ -405,3 +405,61 @@ def test_drain_plan_filters(flags: dict, fatal: list[str]) -> None:
     assert [f"{m}: {', '.join(r)}" for m, r in fatal_found.items()] == fatal
     names = {p["metadata"]["name"] for p in evict}
     assert "mirror" not in names and "ds" not in names and "done" in names
+
+
+@pytest.mark.parametrize(
+    ("qos", "pressure", "tolerations", "refused"),
+    [
+        ("BestEffort", {}, [], ""),
+        ("BestEffort", {eviction.MEMORY: True}, [], "The node had condition: [MemoryPressure]. "),
+        ("Burstable", {eviction.MEMORY: True}, [], ""),
+        (
+            "BestEffort",
+            {eviction.MEMORY: True},
+            [{"key": "node.kubernetes.io/memory-pressure", "operator": "Exists"}],
+            "",
+        ),
+        ("Guaranteed", {eviction.DISK: True}, [], "The node had condition: [DiskPressure]. "),
+    ],
+)
+def test_kubelet_admission_under_pressure(
+    qos: str, pressure: dict, tolerations: list, refused: str
+) -> None:
+    from cluster.controllers.kubelet import admission_refusal
+
+    pod = {"spec": {"tolerations": tolerations}, "status": {"qosClass": qos}}
+    assert admission_refusal(pod, pressure) == refused
+
+
+def test_pod_bound_to_a_disk_pressured_node_is_refused(demo: Cluster, rng) -> None:
+    """A pod that bypasses the scheduler (spec.nodeName) onto a node under DiskPressure is
+    refused by the kubelet: Failed, reason Evicted, "The node had condition: [DiskPressure]. \""""
+    services.node_pressure_set(cluster=demo, name="node-1", kind="disk", on=True)
+    run(demo, 2, rng)
+    services.pod_create(
+        cluster=demo,
+        body={
+            "metadata": {"name": "direct", "namespace": "default"},
+            "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "nginx:1.27"}]},
+        },
+        actor="user",
+    )
+    run(demo, 5, rng)
+    pod = KubeObject.objects.get(cluster=demo, kind="Pod", name="direct")
+    assert pod.phase == "Failed"
+    assert pod.body["status"]["message"] == "The node had condition: [DiskPressure]. "
+
+
+def test_power_cycle_with_kubelet_stopped_is_seen_as_a_reboot(demo: Cluster, rng) -> None:
+    """Stop the kubelet, power-cycle the machine, start the kubelet: the new boot ID makes it
+    a reboot (Rebooted event, containers restarted with SandboxChanged)."""
+    services.node_kubelet_stop(cluster=demo, name="node-1")
+    services.node_power_off(cluster=demo, name="node-1")
+    run(demo, 5, rng)
+    services.node_power_on(cluster=demo, name="node-1")
+    run(demo, 5, rng)
+    services.node_kubelet_start(cluster=demo, name="node-1")
+    run(demo, 10, rng)
+    assert "Rebooted" in reasons(demo, name="node-1")
+    assert "SandboxChanged" in reasons(demo)
+    assert all(k8s.pod_restarts(p.body) == 1 for p in on_node(demo, "node-1").values())
