@@ -16,8 +16,17 @@ Models the node agent (k8s-reference §1.1, §2):
 - Every ``syncFrequency`` (1m) each kubelet re-syncs the pods on its node; its Lease renewals are
   jittered by up to 4% as component-helpers' lease controller does.
 - A powered-off machine does nothing at all: no Lease renewals, no status, pods left exactly as
-  the API last saw them. After a reboot its containers restart (``SandboxChanged``,
-  restartCount + 1) and pods deleted meanwhile are finalised at once.
+  the API last saw them. After a reboot (a boot ID differing from the Node's) its containers
+  restart (``SandboxChanged``, restartCount + 1) and pods deleted meanwhile are finalised at once.
+- A stopped kubelet (``spec.kubelet`` false) or a partitioned machine (``spec.partitioned``)
+  leaves the containers running but sends nothing to the API, so the node-lifecycle controller
+  sees the same silence as a power-off. When the kubelet starts again ("Starting kubelet.") or
+  the partition heals, it re-posts Ready on the same boot (containers kept, no restart) and
+  kills the pods deleted meanwhile (docs/nodes.md).
+- Memory/disk pressure (``spec.memoryPressure``/``spec.diskPressure``): the kubelet reports the
+  condition (held for evictionPressureTransitionPeriod after relief), its eviction manager
+  evicts one pod per monitoring interval, and its admission refuses pods the pressure forbids
+  (``cluster/controllers/eviction.py``).
 """
 
 from __future__ import annotations
