@@ -9,6 +9,7 @@ from cluster.services.clusters import (
     cluster_step,
     demo_cluster_ensure,
 )
+from cluster.services.components import component_start, component_stop
 from cluster.services.errors import (
     AlreadyExists,
     Conflict,
@@ -48,6 +49,8 @@ __all__ = [
     "cluster_clock_update",
     "cluster_create",
     "cluster_step",
+    "component_start",
+    "component_stop",
     "demo_cluster_ensure",
     "deployment_create",
     "deployment_delete",
