@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Min
 
-from cluster import broadcast, timings
+from cluster import broadcast, selectors, timings
 from cluster.controllers import CONTROLLERS
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, Cluster, ControllerState, KubeObject, Wakeup
@@ -72,6 +72,12 @@ def cluster_lock(cluster_id: int) -> redis.lock.Lock:
 
 def run_controller(cluster: Cluster, ctrl: Controller, now: float, rng: random.Random) -> int:
     """One pass of one controller at simulated time ``now``; returns how many keys it handled."""
+    # Read fresh for every pass: a reconcile spans many instants, and a component stopped
+    # meanwhile must not act on what happened after its stop (a pod created after the
+    # scheduler's stop is never bound by it, however long the running reconcile has been going).
+    cluster.components = (
+        Cluster.objects.filter(pk=cluster.pk).values_list("components", flat=True).get()
+    )
     if not cluster.components.get(ctrl.component, True) or not api_reachable(cluster):
         return 0  # A stopped component's cursor stays put: it catches up when restarted.
     t = timings.resolve(cluster.profile, cluster.timings)
@@ -220,7 +226,7 @@ def advance(
             clock_wall=wall_now, step_pending=F("step_pending") - step
         )
         cluster.refresh_from_db()
-        broadcast.send_clock(cluster)
+        broadcast.send_clock(cluster, backlog=selectors.component_backlog(cluster=cluster))
         return True
     finally:
         try:
@@ -267,7 +273,7 @@ def run_until_settled(*, cluster_id: int, max_seconds: float = 900.0, step: floa
                 break
         Cluster.objects.filter(pk=cluster_id).update(clock_wall=time.time())
         cluster.refresh_from_db()
-        broadcast.send_clock(cluster)
+        broadcast.send_clock(cluster, backlog=selectors.component_backlog(cluster=cluster))
         return cluster.sim_now - start
     finally:
         try:

@@ -17,6 +17,7 @@ from cluster.services.errors import (
     LimitExceeded,
     NotFound,
     ServiceError,
+    Unavailable,
 )
 from cluster.services.k8s_events import event_record
 from cluster.services.nodes import (
@@ -45,6 +46,7 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "ServiceError",
+    "Unavailable",
     "api_token_issue",
     "cluster_clock_update",
     "cluster_create",

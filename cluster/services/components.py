@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from cluster import broadcast
+from cluster import broadcast, selectors
 from cluster.models import Cluster, ControllerState
 from cluster.services import store
 from cluster.services.errors import Invalid
@@ -84,7 +84,7 @@ def _set_running(*, cluster: Cluster, name: str, running: bool, actor: str) -> C
         if running:
             _record(cluster, name=name, running=True, actor=actor)
             _restart_controllers(cluster, name)
-        broadcast.send_clock(cluster)
+        broadcast.send_clock(cluster, backlog=selectors.component_backlog(cluster=cluster))
         transaction.on_commit(lambda: _wake(cluster.pk))
     return cluster
 
