@@ -274,3 +274,92 @@ def test_stop_during_reconcile_aborts_the_pass_without_errors(demo, rng, caplog)
     reconcile.run_to(stale, stale.sim_now + 60, rng)
     assert fresh(demo).resource_version == services_rv
     assert "failed" not in caplog.text
+
+
+# --- the dashboard's edge ----------------------------------------------------------------------
+
+
+def post(client, url: str, data: dict | None = None):
+    return client.post(url, data or {}, headers={"HX-Request": "true"})
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "text"),
+    [
+        ("/clusters/t/components/kube-scheduler/stop/", 200, "kube-scheduler stopped"),
+        ("/clusters/t/components/kube-scheduler/start/", 422, "kube-scheduler is already running"),
+        ("/clusters/t/components/kube-proxy/stop/", 422, "unknown control-plane component"),
+        ("/clusters/t/components/etcd/reboot/", 404, 'unknown component action "reboot"'),
+    ],
+    ids=["stop", "already-running", "unknown-component", "unknown-action"],
+)
+def test_component_action_view(client, url: str, status: int, text: str) -> None:
+    """Stop/Start answer a toast; bad names and repeated actions are error toasts, not 500s."""
+    make_cluster()
+    response = post(client, url)
+    assert response.status_code == status
+    assert text in response.content.decode().replace("&quot;", '"')
+
+
+@pytest.mark.parametrize(
+    ("component", "text"),
+    [("etcd", "etcdserver: request timed out"), ("kube-apiserver", "kube-apiserver of this")],
+)
+def test_dashboard_writes_refused_with_a_503_toast(client, component: str, text: str) -> None:
+    """A refused write is an error toast with status 503 (the one 5xx htmx swaps in), whether
+    the API says 500 (etcd) or 503 (apiserver); powering a machine off still works."""
+    cluster = make_cluster()
+    services.deployment_create(cluster=cluster, name="web", image="nginx", replicas=1)
+    services.component_stop(cluster=cluster, name=component)
+    response = post(client, "/clusters/t/deployments/default/web/scale/", {"replicas": "3"})
+    assert response.status_code == 503
+    assert text in response.content.decode()
+    assert 'class="toast error' in response.content.decode()
+    response = post(client, "/clusters/t/nodes/node-1/power-off/")
+    assert response.status_code == 200
+    assert "node-1 powered off" in response.content.decode()
+
+
+def test_yaml_panel_apply_reports_the_refusal() -> None:
+    """The YAML panel's apply goes through the API's write path: it reports etcd's error in
+    kubectl's words and stores nothing."""
+    from django.test import Client
+
+    cluster = make_cluster()
+    services.component_stop(cluster=cluster, name="etcd")
+    manifest = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-a\n"
+    response = Client().post(
+        "/clusters/t/yaml/apply/", {"manifest": manifest}, headers={"HX-Request": "true"}
+    )
+    assert "etcdserver: request timed out" in response.content.decode()
+    assert not KubeObject.objects.filter(cluster=cluster, kind="Namespace", name="team-a").exists()
+
+
+def test_backlog_counts_what_waits_on_stopped_components(demo, rng) -> None:
+    """The diagram's waiting line: pods without a node while the scheduler is stopped; changes
+    the controller manager's controllers have not seen while it is stopped; nothing otherwise."""
+    from cluster import selectors
+
+    assert selectors.component_backlog(cluster=fresh(demo)) == {}
+    services.component_stop(cluster=demo, name="kube-scheduler")
+    services.component_stop(cluster=demo, name="kube-controller-manager")
+    demo = fresh(demo)
+    services.deployment_scale(cluster=demo, namespace="default", name="nginx", replicas=8)
+    services.pod_create(
+        cluster=demo,
+        body={
+            "metadata": {"name": "solo", "namespace": "default"},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+        },
+        actor="user",
+    )
+    run(demo, 5, rng)
+    backlog = selectors.component_backlog(cluster=fresh(demo))
+    assert backlog["kube-scheduler"] == {"pods": 1}
+    # At least the Deployment's scale and the Pod's creation wait for the controller manager.
+    assert backlog["kube-controller-manager"]["changes"] >= 2
+    services.component_start(cluster=fresh(demo), name="kube-controller-manager")
+    services.component_start(cluster=fresh(demo), name="kube-scheduler")
+    demo = fresh(demo)
+    run(demo, 30, rng)
+    assert selectors.component_backlog(cluster=fresh(demo)) == {}
