@@ -58,8 +58,9 @@ def test_etcd_stopped_writes_fail_reads_work(kubectl, cluster: Cluster) -> None:
     scale = kubectl("scale", "deployment/nginx", "--replicas=8")
     assert scale.returncode == 0, scale.stderr
     wait_for(
-        lambda: KubeObject.objects.filter(cluster=cluster, kind="Pod", phase="Running").count()
-        == 8,
+        lambda: (
+            KubeObject.objects.filter(cluster=cluster, kind="Pod", phase="Running").count() == 8
+        ),
         what="8 running pods after etcd returned",
     )
 
@@ -92,7 +93,8 @@ def test_apiserver_stopped_refuses_everything_and_ends_watches(
     scale = kubectl("scale", "deployment/nginx", "--replicas=7")
     assert scale.returncode == 0, scale.stderr
     wait_for(
-        lambda: KubeObject.objects.filter(cluster=cluster, kind="Pod", phase="Running").count()
-        == 7,
+        lambda: (
+            KubeObject.objects.filter(cluster=cluster, kind="Pod", phase="Running").count() == 7
+        ),
         what="7 running pods after the apiserver returned",
     )

@@ -13,7 +13,7 @@ import pytest
 
 from cluster import k8s, reconcile, services
 from cluster.models import Change, Cluster, KubeObject
-from cluster.services import components, errors, store
+from cluster.services import errors, store
 from tests.cluster.test_simulation import make_cluster, node, pods, run, running_ready
 
 pytestmark = pytest.mark.django_db

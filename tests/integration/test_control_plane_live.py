@@ -35,9 +35,7 @@ def pods(cluster: Cluster):
 
 
 def running(cluster: Cluster) -> int:
-    return sum(
-        1 for p in pods(cluster) if p.phase == "Running" and k8s.pod_is_ready(p.body)
-    )
+    return sum(1 for p in pods(cluster) if p.phase == "Running" and k8s.pod_is_ready(p.body))
 
 
 def sim_wait(cluster: Cluster, seconds: float) -> None:
