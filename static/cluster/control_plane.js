@@ -138,6 +138,11 @@ if (app && ACTION_URL) {
       } else if (event.key === "Escape") close(box);
     });
   }
+  // A click anywhere else closes an open menu.
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.(".control-plane [data-component]")) return;
+    for (const box of app.querySelectorAll('.control-plane [data-component][aria-expanded="true"]')) close(box);
+  });
   const snapshot = JSON.parse(document.getElementById("snapshot")?.textContent || "{}");
   onClock(snapshot.cluster ?? {});
   document.addEventListener("k8sviz:clock", (event) => onClock(event.detail));
