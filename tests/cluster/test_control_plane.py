@@ -265,8 +265,9 @@ def test_api_outage_freezes_objects_and_everything_catches_up(demo, rng, compone
 
 
 def test_stop_during_reconcile_aborts_the_pass_without_errors(demo, rng, caplog) -> None:
-    """A stale in-memory cluster (stopped by another process mid-reconcile) meets the store's
-    guard: the pass rolls back and the runner stops acting, without logging a failed sync."""
+    """A reconcile holding a stale cluster object (etcd stopped by another process meanwhile)
+    re-reads the components before each controller's pass: nothing is written, nothing logged
+    as a failed sync."""
     stale = fresh(demo)
     services.component_stop(cluster=demo, name="etcd")
     services_rv = fresh(demo).resource_version
