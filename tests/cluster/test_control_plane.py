@@ -364,3 +364,36 @@ def test_backlog_counts_what_waits_on_stopped_components(demo, rng) -> None:
     demo = fresh(demo)
     run(demo, 30, rng)
     assert selectors.component_backlog(cluster=fresh(demo)) == {}
+
+
+def test_etcd_stopped_mid_pass_rolls_the_pass_back(demo, rng, caplog, monkeypatch) -> None:
+    """etcd stops (as seen by the store's guard) while the ReplicaSet controller is in the middle
+    of its pass: its first write is refused, the whole pass (cursor included) rolls back without
+    a "failed" log, and once etcd is back the controller redoes the work: the scale-up happens.
+    (The stop is simulated at the guard: a real stop commits from another process, which a
+    single-connection test cannot do inside the controller's transaction.)"""
+    from cluster.controllers.replicaset import ReplicaSetController
+
+    original_sync = ReplicaSetController.sync_many
+    original_guard = store.api_unavailable
+    etcd = {"down": False}
+
+    def stop_then_sync(self, ctx, keys):
+        etcd["down"] = True
+        return original_sync(self, ctx, keys)
+
+    def guard(components):
+        if etcd["down"]:
+            return errors.EtcdUnavailable(errors.ETCD_STOPPED)
+        return original_guard(components)
+
+    monkeypatch.setattr(ReplicaSetController, "sync_many", stop_then_sync)
+    monkeypatch.setattr(store, "api_unavailable", guard)
+    services.deployment_scale(cluster=demo, namespace="default", name="nginx", replicas=8)
+    run(fresh(demo), 5, rng)
+    assert len(pods(demo)) == 6
+    assert "failed" not in caplog.text
+    monkeypatch.setattr(ReplicaSetController, "sync_many", original_sync)
+    etcd["down"] = False
+    run(fresh(demo), 30, rng)
+    assert len(running_ready(demo)) == 8
