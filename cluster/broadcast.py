@@ -38,8 +38,10 @@ def delta_message(*, rv: int, change: str, actor: str, sim_time: float, view: di
     }
 
 
-def clock_message(cluster: Any) -> dict:
-    return {
+def clock_message(cluster: Any, *, backlog: dict | None = None) -> dict:
+    """The clock tick. ``backlog`` (``selectors.component_backlog``) says what waits on each
+    stopped control-plane component; absent means "unchanged since the last message"."""
+    message = {
         "type": "clock",
         "simNow": cluster.sim_now,
         "speed": cluster.speed,
@@ -49,6 +51,9 @@ def clock_message(cluster: Any) -> dict:
         "timingsKey": timings.signature(cluster.profile, cluster.timings),
         "components": cluster.components,
     }
+    if backlog is not None:
+        message["backlog"] = backlog
+    return message
 
 
 class _Pending:
@@ -77,8 +82,8 @@ def queue_delta(cluster_id: int, message: dict) -> None:
     pending.by_cluster.setdefault(cluster_id, []).append(message)
 
 
-def send_clock(cluster: Any) -> None:
-    transaction.on_commit(lambda: _send(cluster.pk, [clock_message(cluster)]))
+def send_clock(cluster: Any, *, backlog: dict | None = None) -> None:
+    transaction.on_commit(lambda: _send(cluster.pk, [clock_message(cluster, backlog=backlog)]))
 
 
 def _send(cluster_id: int, messages: list[dict]) -> None:

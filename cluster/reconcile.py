@@ -9,6 +9,13 @@ fell due, never the size of the cluster.
 Two workers never reconcile the same cluster at once (a Redis lock per cluster); within a
 reconcile, each controller's pass is one transaction that also advances its cursor, so a worker
 that dies mid-pass leaves the cursor where it was and the work is simply redone (level-triggered).
+
+A stopped control-plane component's controllers get no pass, and while kube-apiserver or etcd is
+stopped no controller does (every one of them, kubelets included, works through the API): the
+clock still moves, cursors and due wakeups wait, and everything catches up on restart with the
+kubelets first, so their Leases are renewed before the node-lifecycle controller looks at them.
+A component started again relists (``RELIST`` in its state, set by
+``cluster.services.components``), as a freshly started process's informers do.
 """
 
 from __future__ import annotations
@@ -23,10 +30,13 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Min
 
-from cluster import broadcast, timings
+from cluster import broadcast, selectors, timings
 from cluster.controllers import CONTROLLERS
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, Cluster, ControllerState, KubeObject, Wakeup
+from cluster.services.components import RELIST
+from cluster.services.errors import Unavailable
+from cluster.services.store import api_unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +72,13 @@ def cluster_lock(cluster_id: int) -> redis.lock.Lock:
 
 def run_controller(cluster: Cluster, ctrl: Controller, now: float, rng: random.Random) -> int:
     """One pass of one controller at simulated time ``now``; returns how many keys it handled."""
-    if not cluster.components.get(ctrl.component, True):
+    # Read fresh for every pass: a reconcile spans many instants, and a component stopped
+    # meanwhile must not act on what happened after its stop (a pod created after the
+    # scheduler's stop is never bound by it, however long the running reconcile has been going).
+    cluster.components = (
+        Cluster.objects.filter(pk=cluster.pk).values_list("components", flat=True).get()
+    )
+    if not cluster.components.get(ctrl.component, True) or not api_reachable(cluster):
         return 0  # A stopped component's cursor stays put: it catches up when restarted.
     t = timings.resolve(cluster.profile, cluster.timings)
     with transaction.atomic():
@@ -78,7 +94,8 @@ def run_controller(cluster: Cluster, ctrl: Controller, now: float, rng: random.R
         keys: dict[str, None] = {}
         period = ctrl.resync_after(cluster.pk)
         resync_due = period and now - state.last_resync >= period
-        if created or state.cursor_rv < cluster.compacted_rv or resync_due:
+        restarted = bool(state.data.pop(RELIST, False))
+        if created or state.cursor_rv < cluster.compacted_rv or resync_due or restarted:
             keys.update(dict.fromkeys(ctrl.all_keys(ctx)))
             state.cursor_rv = head
             state.last_resync = now
@@ -108,13 +125,22 @@ def run_controller(cluster: Cluster, ctrl: Controller, now: float, rng: random.R
     return len(keys)
 
 
+def api_reachable(cluster: Cluster) -> bool:
+    """Whether controllers can work: kube-apiserver and etcd are both running."""
+    return api_unavailable(cluster.components) is None
+
+
 def _sync_guarded(ctrl: Controller, ctx: SyncContext, keys: list[str]) -> None:
     """Run the batch; if it fails, redo key by key so one bad key cannot block the others.
-    A key that fails on its own is retried a little later (Kubernetes' rate-limited requeue)."""
+    A key that fails on its own is retried a little later (Kubernetes' rate-limited requeue).
+    An outage (the API stopped under the pass) aborts the whole pass instead: its cursor
+    advance rolls back with it and the work is redone when the API is back."""
     try:
         with transaction.atomic():
             ctrl.sync_many(ctx, keys)
         return
+    except Unavailable:
+        raise
     except Exception:
         if len(keys) == 1:
             logger.exception("%s: sync of %s failed; retrying later", ctrl.name, keys[0])
@@ -124,6 +150,8 @@ def _sync_guarded(ctrl: Controller, ctx: SyncContext, keys: list[str]) -> None:
         try:
             with transaction.atomic():
                 ctrl.sync_many(ctx, [key])
+        except Unavailable:
+            raise
         except Exception:
             logger.exception("%s: sync of %s failed; retrying later", ctrl.name, key)
             ctx.wake(key, ctx.now + 1.0)
@@ -143,7 +171,12 @@ def run_to(
             cluster.sim_now = t
             Cluster.objects.filter(pk=cluster.pk).update(sim_now=t)
             for _ in range(MAX_PASSES):
-                done = sum(run_controller(cluster, ctrl, t, rng) for ctrl in CONTROLLERS)
+                try:
+                    done = sum(run_controller(cluster, ctrl, t, rng) for ctrl in CONTROLLERS)
+                except Unavailable:
+                    # Stopped while this reconcile ran: the pass rolled back; stop here.
+                    cluster.refresh_from_db(fields=["components"])
+                    done = 0
                 work += done
                 if not done:
                     break
@@ -151,6 +184,8 @@ def run_to(
                 logger.warning(
                     "cluster %s: controllers still busy after %d passes", cluster.name, MAX_PASSES
                 )
+            if not api_reachable(cluster):
+                break  # nothing can act until the API is back: let the clock run on
             nxt = Wakeup.objects.filter(cluster=cluster, due__gt=t).aggregate(m=Min("due"))["m"]
             if nxt is None or nxt > target or t >= target:
                 break
@@ -191,7 +226,7 @@ def advance(
             clock_wall=wall_now, step_pending=F("step_pending") - step
         )
         cluster.refresh_from_db()
-        broadcast.send_clock(cluster)
+        broadcast.send_clock(cluster, backlog=selectors.component_backlog(cluster=cluster))
         return True
     finally:
         try:
@@ -238,7 +273,7 @@ def run_until_settled(*, cluster_id: int, max_seconds: float = 900.0, step: floa
                 break
         Cluster.objects.filter(pk=cluster_id).update(clock_wall=time.time())
         cluster.refresh_from_db()
-        broadcast.send_clock(cluster)
+        broadcast.send_clock(cluster, backlog=selectors.component_backlog(cluster=cluster))
         return cluster.sim_now - start
     finally:
         try:

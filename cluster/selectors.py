@@ -6,7 +6,7 @@ from __future__ import annotations
 import yaml
 
 from cluster import broadcast, k8s, presenters, timings
-from cluster.models import ApiToken, Change, Cluster, KubeObject
+from cluster.models import ApiToken, Change, Cluster, ControllerState, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
 SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
@@ -46,7 +46,7 @@ def snapshot(*, cluster: Cluster) -> dict:
         .values_list("body", flat=True)[:SNAPSHOT_EVENTS]
     )
     objects.extend(presenters.view(body) for body in reversed(events))
-    clock = broadcast.clock_message(cluster)
+    clock = broadcast.clock_message(cluster, backlog=component_backlog(cluster=cluster))
     clock.pop("type")
     return {
         "type": "snapshot",
@@ -416,3 +416,31 @@ def api_object_texts(
         objects = objects.filter(namespace=namespace)
     rows = objects.order_by("namespace", "name").annotate(text=Cast("body", TextField()))
     return cluster.resource_version, list(rows.values_list("namespace", "name", "text"))
+
+
+def component_backlog(*, cluster: Cluster) -> dict[str, dict]:
+    """What waits on each stopped control-plane component (the diagram's "waiting" line):
+    ``{"kube-scheduler": {"pods": N}}`` pods without a node; ``{"kube-controller-manager":
+    {"changes": N}}`` change-log entries of the kinds its controllers watch past the oldest of
+    their cursors. Running components are absent, so a healthy cluster costs no query."""
+    from cluster.controllers import CONTROLLERS  # noqa: PLC0415 - controllers use the services
+
+    backlog: dict[str, dict] = {}
+    stopped = {name for name, running in (cluster.components or {}).items() if not running}
+    if "kube-scheduler" in stopped:
+        pods = (
+            KubeObject.objects.filter(cluster=cluster, kind="Pod", node_name="", deleting=False)
+            .exclude(phase__in=k8s.TERMINAL_PHASES)
+            .count()
+        )
+        backlog["kube-scheduler"] = {"pods": pods}
+    if "kube-controller-manager" in stopped:
+        ctrls = [c for c in CONTROLLERS if c.component == "kube-controller-manager"]
+        cursors = ControllerState.objects.filter(
+            cluster=cluster, controller__in=[c.name for c in ctrls]
+        ).values_list("cursor_rv", flat=True)
+        oldest = min(cursors, default=cluster.resource_version)
+        kinds = {kind for c in ctrls for kind in c.watches}
+        changes = Change.objects.filter(cluster=cluster, rv__gt=oldest, kind__in=kinds).count()
+        backlog["kube-controller-manager"] = {"changes": changes}
+    return backlog

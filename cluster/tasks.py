@@ -14,6 +14,7 @@ from django.db.models import Q
 from cluster import reconcile, timings
 from cluster.models import Cluster
 from cluster.services.k8s_events import events_expire
+from cluster.services.store import api_unavailable
 
 CHANGELOG_KEEP = 20000
 
@@ -35,6 +36,8 @@ def reconcile_cluster(cluster_id: int) -> None:
 @shared_task(ignore_result=True)
 def compact_changes() -> None:
     for cluster in Cluster.objects.all():
+        if api_unavailable(cluster.components) is not None:
+            continue  # a stopped etcd (or its apiserver) neither expires nor compacts
         ttl = timings.resolve(cluster.profile, cluster.timings)["event_ttl"]
         events_expire(cluster=cluster, ttl=ttl)
         cluster.refresh_from_db()

@@ -50,6 +50,11 @@ urlpatterns = [
         views.pod_delete,
         name="pod-delete",
     ),
+    path(
+        "clusters/<slug:name>/components/<slug:component>/<slug:action>/",
+        views.component_action,
+        name="component-action",
+    ),
     # Development only (404 unless DEBUG): the dashboard drawn from tests/fixtures/<fixture>.json.
     path("dev/fixtures/<slug:fixture>/", views.fixture_dashboard, name="fixture-dashboard"),
 ]

@@ -132,7 +132,10 @@ def form_error_toast(
 
 def service_error_toast(request: HttpRequest, err: services.ServiceError) -> HttpResponse:
     details = [f"{c['field']}: {c['message']}" for c in err.causes if c.get("field")]
-    return toast(request, str(err), error=True, details=details, status=err.code)
+    # A stopped etcd is a 500 in the API's words; to the dashboard both outages are a 503,
+    # the one 5xx whose toast htmx swaps in (base.html's htmx-config).
+    code = 503 if isinstance(err, services.Unavailable) else err.code
+    return toast(request, str(err), error=True, details=details, status=code)
 
 
 def cluster_action(view: ClusterView) -> ClusterView:
@@ -458,3 +461,22 @@ def yaml_apply(request: HttpRequest, cluster: Cluster) -> HttpResponse:
                 cluster=cluster, kind=kind, namespace=namespace, name=obj_name
             )
     return render(request, f"{PARTIALS}#yaml-result", context)
+
+
+#: action in the URL -> (service name, toast text)
+COMPONENT_ACTIONS = {
+    "stop": ("component_stop", "{component} stopped"),
+    "start": ("component_start", "{component} started"),
+}
+
+
+@cluster_action
+def component_action(
+    request: HttpRequest, cluster: Cluster, component: str, action: str
+) -> HttpResponse:
+    """Stop or start a control-plane component (the service validates the name)."""
+    if action not in COMPONENT_ACTIONS:
+        return toast(request, f'unknown component action "{action}"', error=True, status=404)
+    service, done = COMPONENT_ACTIONS[action]
+    getattr(services, service)(cluster=cluster, name=component)
+    return toast(request, done.format(component=component))

@@ -77,6 +77,14 @@ def method_not_allowed() -> JsonResponse:
     return status_response(code=405, reason="MethodNotAllowed", message=METHOD_NOT_ALLOWED)
 
 
+def apiserver_stopped() -> JsonResponse:
+    """503 while the cluster's kube-apiserver is stopped (a real one would refuse the
+    connection; the simulator can still say why)."""
+    from cluster.services.errors import APISERVER_STOPPED  # noqa: PLC0415 - keep status pure
+
+    return status_response(code=503, reason="ServiceUnavailable", message=APISERVER_STOPPED)
+
+
 def bad_request(message: str) -> JsonResponse:
     return status_response(code=400, reason="BadRequest", message=message)
 

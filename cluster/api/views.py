@@ -6,6 +6,12 @@ No token, or a token no cluster issued → 401 Unauthorized; a token of another 
 Forbidden. ``/version`` is readable without a token, as the ``system:public-info-viewer``
 role allows anonymous users; a wrong token is still refused there, as authentication runs
 first in the real server.
+
+While the cluster's kube-apiserver is stopped every request (after authentication, which
+the simulator still does so as not to tell strangers about the cluster) is answered with a 503
+Status saying so: a real stopped apiserver would refuse the TCP connection. While etcd is
+stopped, reads are still served (as from the apiserver's watch cache) and writes fail in the
+store with a 500 ``etcdserver: request timed out``; see docs/controlplane.md.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ def api_view(*, anonymous: bool = False, methods: tuple[str, ...] = READ) -> Cal
             cluster = authenticate(request, name, anonymous=anonymous)
             if isinstance(cluster, HttpResponse):
                 return cluster
+            if not cluster.components.get("kube-apiserver", True):
+                return status.apiserver_stopped()
             if request.method not in methods:
                 return status.method_not_allowed()
             try:

@@ -18,6 +18,9 @@ Semantics followed (apiserver ``pkg/storage/cacher``, ``endpoints/handlers/watch
   does.
 * The stream ends after ``timeoutSeconds``, or, without it, after 30-60 minutes (the API
   server's ``--min-request-timeout`` of 1800 s times [1, 2)).
+* It also ends when the cluster's kube-apiserver is stopped (the real server's connections die
+  with its process); the client's next request gets the 503 of a stopped apiserver. A stopped
+  etcd does not end it (the watch cache keeps it open), it just carries no events.
 
 A watcher sleeps on the cluster's channel-layer group (every committed write is broadcast
 there, see :mod:`cluster.broadcast`) and reads the change log when woken, so an idle watch
@@ -218,6 +221,8 @@ async def _follow(
     """Changes after ``state.rv`` until the deadline, bookmarks in between when asked."""
     next_bookmark = time.monotonic() + req.bookmark_every
     while True:
+        if not await _db(_apiserver_running, req.cluster):
+            return
         changes = await _db(_changes, req, state.rv)
         if changes:
             await _db(_refresh_clock, req.cluster)
@@ -261,6 +266,11 @@ async def _wakeups(cluster: Cluster) -> AsyncIterator[Callable]:
         yield wait
     finally:
         await layer.group_discard(group, channel)
+
+
+def _apiserver_running(cluster: Cluster) -> bool:
+    cluster.refresh_from_db(fields=["components"])
+    return bool(cluster.components.get("kube-apiserver", True))
 
 
 def _refresh_clock(cluster: Cluster) -> None:

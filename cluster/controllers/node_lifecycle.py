@@ -18,6 +18,11 @@ Models ``pkg/controller/nodelifecycle`` (k8s-reference §1.2, §1.5, §1.6):
   PartialDisruption (more than 2 and at least 55% of nodes not ready) a cluster of at most 50
   nodes adds no new NoExecute taints; when the zone state changes every node is re-examined.
 - ``RegisteredNode`` / ``RemovingNode`` events as nodes appear and disappear.
+- After kube-controller-manager (re)starts, a node's probe time is at least the start time: the
+  real controller's node health map starts empty and takes "now" as the first probe timestamp
+  ("Missing timestamp for Node ... Assuming now as a timestamp"), so a controller that was
+  stopped never marks a node NotReady just because it was asleep; a node whose kubelet stopped
+  meanwhile goes NotReady one grace period after the restart.
 
 Instead of scanning every node each monitor period, each node gets a wakeup at the moment its
 heartbeat would expire; at that wakeup a renewed Lease just moves the wakeup to the new expiry.
@@ -34,6 +39,7 @@ from cluster import k8s
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, KubeObject
 from cluster.services import store
+from cluster.services.components import STARTED_AT
 from cluster.services.k8s_events import WARNING, event_record
 
 NODE_LEASE_NS = "kube-node-lease"
@@ -158,6 +164,7 @@ class NodeLifecycleController(Controller):
             probe = max(probe, k8s.parse_micro_time(lease.spec.get("renewTime")) or 0.0)
         if not probe:
             probe = k8s.parse_time(node.body["metadata"].get("creationTimestamp")) or ctx.now
+        probe = max(probe, float(ctx.state.get(STARTED_AT, 0.0)))
         return probe, ready is not None
 
     def _health(self, ctx: SyncContext, node: KubeObject) -> bool:

@@ -12,6 +12,8 @@ Models the default profile (k8s-reference §4): the pure filter and score plugin
   ``FailedScheduling`` event, and the pod parks in the unschedulable set. A cluster event that may
   make it schedulable (any Node change, a pod deleted or unbound) moves it back once its back-off
   (1 s doubling to 10 s per attempt) has passed; without one it is retried after 5 minutes.
+- A restarted scheduler starts with an empty queue filled by its informers' relist: every
+  pending pod is tried at once, whatever back-off it collected before the restart.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from cluster.scheduling.types import (
     taint_from_dict,
 )
 from cluster.services import store
+from cluster.services.components import STARTED_AT
 from cluster.services.k8s_events import WARNING, event_record
 from cluster.services.pods import pod_bind
 
@@ -125,7 +128,11 @@ class Scheduler(Controller):
         for pod in candidates:
             if pod.spec.get("schedulerName", SCHEDULER_NAME) != SCHEDULER_NAME:
                 continue
-            ready_at = pod.sim.get("last_attempt", 0.0) + backoff(
+            last_attempt = pod.sim.get("last_attempt", 0.0)
+            if last_attempt < float(ctx.state.get(STARTED_AT, float("-inf"))):
+                pods.append(pod)  # its back-off lived in the previous process
+                continue
+            ready_at = last_attempt + backoff(
                 int(pod.sim.get("attempts", 0)),
                 ctx.timings["scheduler_backoff_initial"],
                 ctx.timings["scheduler_backoff_max"],

@@ -9,6 +9,7 @@ from cluster.services.clusters import (
     cluster_step,
     demo_cluster_ensure,
 )
+from cluster.services.components import component_start, component_stop
 from cluster.services.errors import (
     AlreadyExists,
     Conflict,
@@ -16,6 +17,7 @@ from cluster.services.errors import (
     LimitExceeded,
     NotFound,
     ServiceError,
+    Unavailable,
 )
 from cluster.services.k8s_events import event_record
 from cluster.services.nodes import (
@@ -50,10 +52,13 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "ServiceError",
+    "Unavailable",
     "api_token_issue",
     "cluster_clock_update",
     "cluster_create",
     "cluster_step",
+    "component_start",
+    "component_stop",
     "demo_cluster_ensure",
     "deployment_create",
     "deployment_delete",

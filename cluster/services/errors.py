@@ -58,11 +58,45 @@ class LimitExceeded(ServiceError):
     code = 403
 
 
+class Unavailable(ServiceError):
+    """The control plane cannot take the write: a stopped kube-apiserver or etcd. Not the
+    caller's fault and not permanent: the same write succeeds once the component is started."""
+
+    reason = "ServiceUnavailable"
+    code = 503
+
+
+class ApiServerUnavailable(Unavailable):
+    """kube-apiserver is stopped. A real client would get "connection refused" (nothing listens
+    on the port); the simulator answers a 503 Status that says why."""
+
+    reason = "ServiceUnavailable"
+    code = 503
+
+
+class EtcdUnavailable(Unavailable):
+    """etcd is stopped: kube-apiserver is up but cannot store anything. A real apiserver answers
+    such writes with a 500 InternalError wrapping etcd's client error once its request timeout
+    passes ("etcdserver: request timed out")."""
+
+    reason = "InternalError"
+    code = 500
+
+
 NOT_FOUND = '{resource} "{name}" not found'
 ALREADY_EXISTS = '{resource} "{name}" already exists'
 CONFLICT = (
     'Operation cannot be fulfilled on {resource} "{name}": the object has been modified; '
     "please apply your changes to the latest version and try again"
+)
+
+APISERVER_STOPPED = (
+    "the kube-apiserver of this cluster is stopped: nothing can read or change the cluster's "
+    "objects until it is started again (a real client would get: connection refused)"
+)
+ETCD_STOPPED = (
+    "Internal error occurred: etcdserver: request timed out (etcd of this cluster is stopped: "
+    "kube-apiserver cannot store any write until etcd is started again)"
 )
 
 RESOURCE_NAMES = {

@@ -6,6 +6,12 @@ cluster's resourceVersion, writes the row with its typed index columns, appends 
 change log (who did it, at what simulated time, the object after the change), and queues the
 live delta that ``cluster.broadcast`` sends once the transaction commits.
 
+The store refuses every write while the cluster's kube-apiserver or etcd is stopped
+(:class:`~cluster.services.errors.ApiServerUnavailable`,
+:class:`~cluster.services.errors.EtcdUnavailable`): this is the one place the outage is enforced,
+for users, kubectl and controllers alike. Machines are exempt: they are the simulator's physical
+computers, not API objects, so powering one on or off still works.
+
 Updates use optimistic concurrency: the row is written only if its resourceVersion is still the
 one the caller read, otherwise :class:`~cluster.services.errors.Conflict` is raised (409).
 """
@@ -22,10 +28,14 @@ from cluster import broadcast, k8s, presenters
 from cluster.models import Change, Cluster, KubeObject
 from cluster.scheduling.types import pod_requests
 from cluster.services.errors import (
+    APISERVER_STOPPED,
     CONFLICT,
+    ETCD_STOPPED,
     RESOURCE_NAMES,
     AlreadyExists,
+    ApiServerUnavailable,
     Conflict,
+    EtcdUnavailable,
     Invalid,
     not_found,
 )
@@ -33,11 +43,34 @@ from cluster.services.errors import (
 _rng = random.SystemRandom()
 
 
-def next_resource_version(cluster: Cluster) -> int:
+#: Kinds that are not API objects but the simulator's own state: writable during an outage.
+SIM_KINDS = frozenset({"Machine"})
+
+
+def api_unavailable(components: dict) -> ApiServerUnavailable | EtcdUnavailable | None:
+    """The error a write meets with these control-plane components running, if any."""
+    if not components.get("kube-apiserver", True):
+        return ApiServerUnavailable(APISERVER_STOPPED)
+    if not components.get("etcd", True):
+        return EtcdUnavailable(ETCD_STOPPED)
+    return None
+
+
+def next_resource_version(cluster: Cluster, *, kind: str = "") -> int:
     """Increment the cluster's counter. The row lock this takes serialises a cluster's writers,
-    so change-log entries commit in resourceVersion order."""
+    so change-log entries commit in resourceVersion order.
+
+    It is also where a stopped kube-apiserver or etcd refuses the write: the components are
+    read under that row lock, so a write that commits after a stop is impossible (the caller's
+    transaction rolls back the increment)."""
     Cluster.objects.filter(pk=cluster.pk).update(resource_version=F("resource_version") + 1)
-    rv = Cluster.objects.filter(pk=cluster.pk).values_list("resource_version", flat=True).get()
+    rv, components = (
+        Cluster.objects.filter(pk=cluster.pk).values_list("resource_version", "components").get()
+    )
+    if kind not in SIM_KINDS:
+        error = api_unavailable(components or {})
+        if error is not None:
+            raise error
     cluster.resource_version = rv
     return rv
 
@@ -189,7 +222,7 @@ def object_create(
     ).exists():
         raise AlreadyExists(f'{RESOURCE_NAMES.get(kind, kind)} "{name}" already exists')
     with transaction.atomic():
-        rv = next_resource_version(cluster)
+        rv = next_resource_version(cluster, kind=kind)
         obj = new_object(cluster=cluster, body=body, rv=rv, sim=sim, search_key=search_key)
         obj.save(force_insert=True)
         _log(obj, change=Change.Type.ADDED, actor=actor, rv=rv)
@@ -209,7 +242,7 @@ def object_update(
     cluster = obj.cluster
     with transaction.atomic():
         old_rv = obj.resource_version
-        rv = next_resource_version(cluster)
+        rv = next_resource_version(cluster, kind=obj.kind)
         meta = obj.body["metadata"]
         meta["resourceVersion"] = str(rv)
         if spec_changed and "generation" in meta:
@@ -244,7 +277,7 @@ def object_remove(*, obj: KubeObject, actor: str) -> None:
     cluster = obj.cluster
     with transaction.atomic():
         old_rv = obj.resource_version
-        rv = next_resource_version(cluster)
+        rv = next_resource_version(cluster, kind=obj.kind)
         obj.body["metadata"]["resourceVersion"] = str(rv)
         deleted, _ = KubeObject.objects.filter(pk=obj.pk, resource_version=old_rv).delete()
         if not deleted:

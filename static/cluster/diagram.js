@@ -1231,7 +1231,8 @@ Diagram.prototype.route = function route(delta) {
   }
   watchers.delete(null);
   watchers.delete(source);
-  return { source, verb, label, watchers: [...watchers] };
+  // A stopped component watches nothing: no packet flows to it (or to its controllers).
+  return { source, verb, label, watchers: [...watchers].filter((w) => !w.closest?.(".is-stopped")) };
 };
 
 // ---------------------------------------------------------------------------------- Toasts
@@ -1373,6 +1374,7 @@ class Dashboard {
   onClock(clock) {
     this.clock.update(clock);
     if (clock.components) this.diagram.renderComponents(clock.components);
+    document.dispatchEvent(new CustomEvent("k8sviz:clock", { detail: clock })); // control_plane.js
     // The profile or the overrides changed (in another browser, or through the profile
     // selector): reload the Timings panel, unless the user is typing in it. A panel this
     // browser just redrew from its own Apply already carries the new key.
