@@ -26,7 +26,13 @@ from cluster.services.nodes import (
     node_remove,
     node_uncordon,
 )
-from cluster.services.pods import pod_bind, pod_create, pod_delete
+from cluster.services.pods import (
+    deployment_behavior_set,
+    pod_behavior_set,
+    pod_bind,
+    pod_create,
+    pod_delete,
+)
 from cluster.services.tokens import api_token_issue
 from cluster.services.workloads import (
     deployment_create,
@@ -49,6 +55,7 @@ __all__ = [
     "cluster_create",
     "cluster_step",
     "demo_cluster_ensure",
+    "deployment_behavior_set",
     "deployment_create",
     "deployment_delete",
     "deployment_scale",
@@ -60,6 +67,7 @@ __all__ = [
     "node_power_on",
     "node_remove",
     "node_uncordon",
+    "pod_behavior_set",
     "pod_bind",
     "pod_create",
     "pod_delete",
