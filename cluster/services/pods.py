@@ -82,6 +82,7 @@ def pod_validate(body: dict) -> None:
             causes.append({"field": f"spec.containers[{i}].image", "message": "Required value"})
         causes.extend(probe_errors(container, f"spec.containers[{i}]"))
     causes.extend(behavior_errors(body.get("metadata") or {}, "metadata"))
+    causes.extend(restart_policy_errors(body.get("spec") or {}, "spec", RESTART_POLICIES))
     if causes:
         detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
         raise Invalid(f'Pod "{name}" is invalid: {detail}', causes=causes)
@@ -103,10 +104,29 @@ def behavior_errors(meta: dict, path: str) -> list[dict]:
     ]
 
 
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+
+
+def restart_policy_errors(spec: dict, path: str, allowed: tuple[str, ...]) -> list[dict]:
+    """ValidateRestartPolicy; workload templates (Deployment, ReplicaSet) allow only Always."""
+    policy = spec.get("restartPolicy")
+    if policy is None or policy in allowed:
+        return []
+    supported = ", ".join(f'"{p}"' for p in allowed)
+    return [
+        {
+            "field": f"{path}.restartPolicy",
+            "message": f"Unsupported value: {k8s.compact_json(policy)}: supported values: "
+            f"{supported}",
+        }
+    ]
+
+
 def template_validate(body: dict) -> None:
-    """A workload's pod template: the behaviour annotation and probes, as for a pod."""
+    """A workload's pod template: the behaviour annotation, probes and restartPolicy."""
     template = (body.get("spec") or {}).get("template") or {}
     causes = behavior_errors(template.get("metadata") or {}, "spec.template.metadata")
+    causes.extend(restart_policy_errors(template.get("spec") or {}, "spec.template.spec", ("Always",)))
     for i, container in enumerate((template.get("spec") or {}).get("containers") or []):
         causes.extend(probe_errors(container, f"spec.template.spec.containers[{i}]"))
     if causes:

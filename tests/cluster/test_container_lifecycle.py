@@ -334,3 +334,81 @@ def test_kubectl_table_restarts_column(cluster: Cluster, rng) -> None:
     ]
     restarts = rows[0]["cells"][3]
     assert " ago)" in restarts and restarts.split()[0] == str(cs(cluster)["restartCount"])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"restartPolicy": "Sometimes"}, 'spec.restartPolicy: Unsupported value: "Sometimes"'),
+        (
+            {"containers": [{"name": "a", "image": "nginx", "livenessProbe": {"periodSeconds": 0}}]},
+            "spec.containers[0].livenessProbe.periodSeconds: Invalid value: 0",
+        ),
+        (
+            {"containers": [{"name": "a", "image": "nginx", "startupProbe": {"successThreshold": 2}}]},
+            "spec.containers[0].startupProbe.successThreshold: Invalid value: 2: must be 1",
+        ),
+    ],
+)
+def test_pod_admission_errors(cluster: Cluster, change: dict, message: str) -> None:
+    body = {
+        "metadata": {"name": "bad", "namespace": "default"},
+        "kind": "Pod",
+        "apiVersion": "v1",
+        "spec": {"containers": [{"name": "a", "image": "nginx"}], **change},
+    }
+    with pytest.raises(Invalid) as err:
+        objects.object_create(cluster=cluster, body=body, namespace="default", actor="user")
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("template_meta", "template_spec_extra", "message"),
+    [
+        (
+            {"labels": {"app": "x"}, "annotations": {"k8sviz.io/behavior": "crash after=x"}},
+            {},
+            'spec.template.metadata.annotations[k8sviz.io/behavior]: Invalid value: "crash after=x"',
+        ),
+        ({"labels": {"app": "x"}}, {"restartPolicy": "Never"}, "supported values: \"Always\""),
+    ],
+)
+def test_deployment_template_admission(cluster, template_meta, template_spec_extra, message) -> None:
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {
+                "metadata": template_meta,
+                "spec": {"containers": [{"name": "a", "image": "nginx"}], **template_spec_extra},
+            },
+        },
+    }
+    with pytest.raises(Invalid) as err:
+        objects.object_create(cluster=cluster, body=body, namespace="default", actor="user")
+    assert message in str(err.value)
+
+
+def test_deployment_template_probes_are_defaulted(cluster: Cluster) -> None:
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "x", "namespace": "default"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "x"}},
+            "template": {
+                "metadata": {"labels": {"app": "x"}},
+                "spec": {
+                    "containers": [
+                        {"name": "a", "image": "nginx", "readinessProbe": {"httpGet": {"port": 80}}}
+                    ]
+                },
+            },
+        },
+    }
+    created = objects.object_create(cluster=cluster, body=body, namespace="default", actor="user")
+    probe = created.body["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
+    assert probe["periodSeconds"] == 10 and probe["failureThreshold"] == 3
+    assert probe["httpGet"] == {"port": 80, "path": "/", "scheme": "HTTP"}
