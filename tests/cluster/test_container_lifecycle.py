@@ -412,3 +412,33 @@ def test_deployment_template_probes_are_defaulted(cluster: Cluster) -> None:
     probe = created.body["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]
     assert probe["periodSeconds"] == 10 and probe["failureThreshold"] == 3
     assert probe["httpGet"] == {"port": 80, "path": "/", "scheme": "HTTP"}
+
+
+def test_slow_start_with_readiness_probe(cluster: Cluster, rng) -> None:
+    """slow-start 30s with a readiness probe: Running 0/1 until the first probe after 30 s."""
+    make_pod(cluster, behavior="slow-start 30s", readinessProbe={"httpGet": {"port": 80}})
+    run(cluster, 5 + 25, rng)  # pulled and started at ~5 s
+    body = pod(cluster)
+    assert (k8s.pod_printed_status(body), k8s.pod_ready_count(body)) == ("Running", "0/1")
+    assert cs(cluster)["started"] is True
+    run(cluster, 15, rng)
+    assert k8s.pod_ready_count(pod(cluster)) == "1/1"
+
+
+def test_slow_start_killed_by_liveness_unless_a_startup_probe_waits(cluster: Cluster, rng) -> None:
+    probe = {"httpGet": {"port": 80}}
+    make_pod(cluster, "impatient", behavior="slow-start 45s", livenessProbe=probe)
+    make_pod(
+        cluster,
+        "patient",
+        behavior="slow-start 45s",
+        livenessProbe=probe,
+        startupProbe={"httpGet": {"port": 80}, "failureThreshold": 30},
+    )
+    run(cluster, 30, rng)
+    assert cs(cluster, "impatient")["restartCount"] == 1
+    assert cs(cluster, "patient")["restartCount"] == 0
+    assert cs(cluster, "patient")["started"] is False
+    run(cluster, 40, rng)
+    assert cs(cluster, "patient")["started"] is True
+    assert cs(cluster, "patient")["restartCount"] == 0
