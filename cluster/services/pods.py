@@ -126,7 +126,9 @@ def template_validate(body: dict) -> None:
     """A workload's pod template: the behaviour annotation, probes and restartPolicy."""
     template = (body.get("spec") or {}).get("template") or {}
     causes = behavior_errors(template.get("metadata") or {}, "spec.template.metadata")
-    causes.extend(restart_policy_errors(template.get("spec") or {}, "spec.template.spec", ("Always",)))
+    causes.extend(
+        restart_policy_errors(template.get("spec") or {}, "spec.template.spec", ("Always",))
+    )
     for i, container in enumerate((template.get("spec") or {}).get("containers") or []):
         causes.extend(probe_errors(container, f"spec.template.spec.containers[{i}]"))
     if causes:
@@ -280,7 +282,12 @@ def _behavior_checked(behavior: str) -> str:
     if error is not None:
         raise Invalid(
             f"{runtime.BEHAVIOR_ANNOTATION}: {error}",
-            causes=[{"field": f"metadata.annotations[{runtime.BEHAVIOR_ANNOTATION}]", "message": error}],
+            causes=[
+                {
+                    "field": f"metadata.annotations[{runtime.BEHAVIOR_ANNOTATION}]",
+                    "message": error,
+                }
+            ],
         )
     return behavior
 

@@ -93,9 +93,7 @@ def test_crash_loop_backs_off_0_10_20_40(cluster: Cluster, rng: random.Random) -
     restartCount, lastState and the kubelet's BackOff event as Kubernetes reports them."""
     make_pod(cluster, behavior="crash after=5s exit=3")
     samples = sample(cluster, 110, rng)
-    restarts_at = [t for (t, n), (_, m) in zip(
-        [(s[0], s[1]) for s in samples[1:]], [(s[0], s[1]) for s in samples[:-1]]
-    ) if n > m]
+    restarts_at = [now[0] for now, before in zip(samples[1:], samples[:-1]) if now[1] > before[1]]
     # pull 4 s + start 1 s, runs 5 s, immediate restart (start 1 s), runs 5 s, then 10 s back-off.
     gaps = [b - a for a, b in zip(restarts_at, restarts_at[1:])]
     assert gaps[:3] == [5 + 10 + 1, 5 + 20 + 1, 5 + 40 + 1], samples
@@ -192,9 +190,12 @@ def test_bad_image_err_image_pull_then_back_off(cluster: Cluster, rng) -> None:
         for m in failed
     )
     assert "Error: ErrImagePull" in failed and "Error: ImagePullBackOff" in failed
-    assert events(cluster, "BackOff")[0]["message"] == 'Back-off pulling image "nginx:does-not-exist"'
+    backoff = events(cluster, "BackOff")[0]["message"]
+    assert backoff == 'Back-off pulling image "nginx:does-not-exist"'
     # ErrImagePull episodes start at pull failures: 4 s pulls separated by 10, 20, 40 s back-offs.
-    starts = [t for (t, _, p), (_, _, q) in zip(samples[1:], samples[:-1]) if p == "ErrImagePull" != q]
+    starts = [
+        t for (t, _, p), (_, _, q) in zip(samples[1:], samples[:-1]) if p == "ErrImagePull" != q
+    ]
     assert [b - a for a, b in zip(starts, starts[1:])][:2] == [10 + 4, 20 + 4]
     assert pod(cluster)["status"]["phase"] == "Pending"
     body = pod(cluster)
@@ -234,7 +235,9 @@ def test_liveness_failure_kills_and_restarts(cluster: Cluster, rng) -> None:
     run(cluster, 3, rng)
     assert cs(cluster)["restartCount"] == 1
     unhealthy = events(cluster, "Unhealthy")
-    assert unhealthy[0]["message"] == "Liveness probe failed: HTTP probe failed with statuscode: 500"
+    assert unhealthy[0]["message"] == (
+        "Liveness probe failed: HTTP probe failed with statuscode: 500"
+    )
     assert unhealthy[0]["count"] == 3
     assert events(cluster, "Killing")[0]["message"] == (
         "Container app failed liveness probe, will be restarted"
@@ -245,7 +248,11 @@ def test_liveness_failure_kills_and_restarts(cluster: Cluster, rng) -> None:
 def test_readiness_flapping(cluster: Cluster, rng) -> None:
     """readiness-fail for 30 s: Ready True -> False (after 3 failed probes) -> True again; the
     container keeps running."""
-    make_pod(cluster, behavior="readiness-fail after=20s for=30s", readinessProbe={"tcpSocket": {"port": 80}})
+    make_pod(
+        cluster,
+        behavior="readiness-fail after=20s for=30s",
+        readinessProbe={"tcpSocket": {"port": 80}},
+    )
     samples = []
     for _ in range(70):
         run(cluster, 1, rng)
@@ -341,11 +348,19 @@ def test_kubectl_table_restarts_column(cluster: Cluster, rng) -> None:
     [
         ({"restartPolicy": "Sometimes"}, 'spec.restartPolicy: Unsupported value: "Sometimes"'),
         (
-            {"containers": [{"name": "a", "image": "nginx", "livenessProbe": {"periodSeconds": 0}}]},
+            {
+                "containers": [
+                    {"name": "a", "image": "x", "livenessProbe": {"periodSeconds": 0}}
+                ]
+            },
             "spec.containers[0].livenessProbe.periodSeconds: Invalid value: 0",
         ),
         (
-            {"containers": [{"name": "a", "image": "nginx", "startupProbe": {"successThreshold": 2}}]},
+            {
+                "containers": [
+                    {"name": "a", "image": "x", "startupProbe": {"successThreshold": 2}}
+                ]
+            },
             "spec.containers[0].startupProbe.successThreshold: Invalid value: 2: must be 1",
         ),
     ],
@@ -368,12 +383,15 @@ def test_pod_admission_errors(cluster: Cluster, change: dict, message: str) -> N
         (
             {"labels": {"app": "x"}, "annotations": {"k8sviz.io/behavior": "crash after=x"}},
             {},
-            'spec.template.metadata.annotations[k8sviz.io/behavior]: Invalid value: "crash after=x"',
+            "spec.template.metadata.annotations[k8sviz.io/behavior]: "
+            'Invalid value: "crash after=x"',
         ),
         ({"labels": {"app": "x"}}, {"restartPolicy": "Never"}, "supported values: \"Always\""),
     ],
 )
-def test_deployment_template_admission(cluster, template_meta, template_spec_extra, message) -> None:
+def test_deployment_template_admission(
+    cluster, template_meta, template_spec_extra, message
+) -> None:
     body = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -425,7 +443,9 @@ def test_slow_start_with_readiness_probe(cluster: Cluster, rng) -> None:
     assert k8s.pod_ready_count(pod(cluster)) == "1/1"
 
 
-def test_slow_start_killed_by_liveness_unless_a_startup_probe_waits(cluster: Cluster, rng) -> None:
+def test_slow_start_killed_by_liveness_unless_a_startup_probe_waits(
+    cluster: Cluster, rng
+) -> None:
     probe = {"httpGet": {"port": 80}}
     make_pod(cluster, "impatient", behavior="slow-start 45s", livenessProbe=probe)
     make_pod(

@@ -22,7 +22,10 @@ from cluster.controllers.kubelet_containers import container_outcome
         ("crash after=2m", rt.Behavior(crash_after=120.0)),
         ("crash exit=0", rt.Behavior(crash_after=0.0, exit_code=0)),
         ("liveness-fail after=60s", rt.Behavior(liveness_fail_after=60.0)),
-        ("readiness-fail after=10s for=20s", rt.Behavior(readiness_fail_after=10, readiness_fail_for=20)),
+        (
+            "readiness-fail after=10s for=20s",
+            rt.Behavior(readiness_fail_after=10, readiness_fail_for=20),
+        ),
         ("never-ready", rt.Behavior(never_ready=True)),
         ("memory-leak rate=20Mi/s", rt.Behavior(leak_rate=20 * 2**20)),
         ("slow-start 30s", rt.Behavior(slow_start=30.0)),
