@@ -191,10 +191,11 @@ def _pod_ref(pod: KubeObject) -> str:
     return f"{pod.name}_{pod.namespace}({pod.body['metadata'].get('uid', '')})"
 
 
-def outcome_for(pod: KubeObject, state: dict) -> Outcome:
+def outcome_for(pod: KubeObject, state: dict, behavior: rt.Behavior | None = None) -> Outcome:
+    """The running container's outcome under the pod's current behaviour (or ``behavior``)."""
     first = (pod.spec.get("containers") or [{}])[0]
     return container_outcome(
-        behavior=_behavior(pod)[1],
+        behavior=_behavior(pod)[1] if behavior is None else behavior,
         started=float(state["started"]),
         origin=float(state.get("origin", state["started"])),
         reset_at=float(state.get("reset_at", state["started"])),
@@ -433,8 +434,13 @@ class PodRuntime:
         text, _ = _behavior(self.pod)
         changed = force_save
         if text != self.state.get("behavior", ""):
-            # The application's new behaviour counts from now; so do the probes' runs.
-            outcome = outcome_for(self.pod, self.state)
+            # The application's new behaviour counts from now; so do the probes' runs, from
+            # the readiness the old behaviour had reached.
+            try:
+                old = rt.parse_behavior(self.state.get("behavior", ""))
+            except rt.BehaviorError:
+                old = rt.Behavior()
+            outcome = outcome_for(self.pod, self.state, old)
             was_ready = rt.state_at(
                 outcome.ready, self.now - 1e-6, bool(self.state.get("ready_at_reset"))
             )

@@ -462,3 +462,18 @@ def test_slow_start_killed_by_liveness_unless_a_startup_probe_waits(
     run(cluster, 40, rng)
     assert cs(cluster, "patient")["started"] is True
     assert cs(cluster, "patient")["restartCount"] == 0
+
+
+def test_never_ready_on_a_ready_pod_takes_three_failed_probes(cluster: Cluster, rng) -> None:
+    """Readiness counts on from what the probes had seen: a ready pod set to never-ready goes
+    not ready after failureThreshold (3) failed probes, not at once."""
+    make_pod(cluster, readinessProbe={"httpGet": {"port": 80}})
+    run(cluster, 30, rng)
+    assert k8s.pod_ready_count(pod(cluster)) == "1/1"
+    services.pod_behavior_set(
+        cluster=cluster, namespace="default", name="app", behavior="never-ready"
+    )
+    run(cluster, 15, rng)
+    assert k8s.pod_ready_count(pod(cluster)) == "1/1"
+    run(cluster, 20, rng)
+    assert k8s.pod_ready_count(pod(cluster)) == "0/1"
