@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django import forms
 
-from cluster import k8s, timings
+from cluster import containers, k8s, timings
 from cluster.scheduling.quantity import QuantityError, parse_cpu, parse_memory
 
 MAX_REPLICAS = 500
@@ -185,3 +185,27 @@ class YamlApplyForm(forms.Form):
     force = forms.BooleanField(required=False)
     #: The object the panel was opened on ("Deployment/default/nginx"), to reload after applying.
     source = forms.CharField(required=False, max_length=400)
+
+
+class BehaviorForm(forms.Form):
+    """The dashboard's behaviour control: a mode, its parameters, and where it goes (this pod,
+    or its Deployment's pod template, which rolls out)."""
+
+    mode = forms.ChoiceField(label="Behaviour", choices=[(m, m) for m in containers.MODES])
+    params = forms.CharField(label="Parameters", required=False, max_length=200)
+    target = forms.ChoiceField(
+        label="Apply to",
+        choices=[("pod", "this pod"), ("deployment", "its Deployment")],
+        required=False,
+    )
+
+    def clean(self) -> dict:
+        data = super().clean()
+        mode = data.get("mode")
+        if mode:
+            text = "" if mode == "healthy" else f"{mode} {data.get('params', '')}".strip()
+            error = containers.behavior_error(text)
+            if error:
+                self.add_error("params", error)
+            data["behavior"] = text
+        return data

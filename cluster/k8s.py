@@ -277,27 +277,44 @@ def pod_restarts(pod: dict) -> int:
     )
 
 
+def pod_last_restart(pod: dict) -> float | None:
+    """The latest lastState.terminated.finishedAt of the pod's containers (kubectl's
+    lastRestartDate, printed as RESTARTS "3 (12s ago)"), or None."""
+    latest = None
+    for cs in pod.get("status", {}).get("containerStatuses") or []:
+        finished = ((cs.get("lastState") or {}).get("terminated") or {}).get("finishedAt")
+        ts = parse_micro_time(finished) if finished else None
+        if ts is not None and (latest is None or ts > latest):
+            latest = ts
+    return latest
+
+
 def pod_printed_status(pod: dict) -> str:
-    """kubectl's STATUS column (printPod): the phase, overridden by the pod's reason, the last
-    container's waiting/terminated reason, and Terminating while a deletionTimestamp is set."""
+    """kubectl's STATUS column (printPod): the phase, overridden by the pod's reason, then by the
+    containers' waiting/terminated reasons (the first container's wins: kubectl walks them from
+    the last), ``Completed`` with a ready running container shown as Running (NotReady without
+    a Ready condition), and Terminating while a deletionTimestamp is set."""
     status = pod.get("status", {})
     phase = status.get("phase") or "Pending"
     reason = status.get("reason") or phase
-    for cs in status.get("containerStatuses") or []:
+    has_running = False
+    for cs in reversed(status.get("containerStatuses") or []):
         state = cs.get("state") or {}
-        if state.get("waiting", {}).get("reason"):
+        if (state.get("waiting") or {}).get("reason"):
             reason = state["waiting"]["reason"]
-        elif state.get("terminated", {}).get("reason"):
+        elif (state.get("terminated") or {}).get("reason"):
             reason = state["terminated"]["reason"]
         elif "terminated" in state:
-            term = state["terminated"]
+            term = state["terminated"] or {}
             reason = (
                 f"Signal:{term['signal']}"
                 if term.get("signal")
                 else f"ExitCode:{term.get('exitCode', 0)}"
             )
         elif "running" in state and cs.get("ready"):
-            reason = "Running"
+            has_running = True
+    if reason == "Completed" and has_running:
+        reason = "Running" if get_condition(status, "Ready") else "NotReady"
     if pod["metadata"].get("deletionTimestamp") and phase not in TERMINAL_PHASES:
         reason = "Unknown" if status.get("reason") == "NodeLost" else "Terminating"
     return reason

@@ -6,6 +6,7 @@ from __future__ import annotations
 import yaml
 
 from cluster import broadcast, k8s, presenters, timings
+from cluster.containers import BEHAVIOR_ANNOTATION
 from cluster.models import ApiToken, Change, Cluster, ControllerState, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
@@ -233,12 +234,24 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
             lines.append(f"      {'Exit Code:':<14}{state['terminated'].get('exitCode')}")
         else:
             lines.append(f"    {'State:':<16}Waiting")
+        lines.extend(_describe_last_state(cs))
         lines.append(f"    {'Ready:':<16}{'True' if cs.get('ready') else 'False'}")
         lines.append(f"    {'Restart Count:':<16}{cs.get('restartCount', 0)}")
+        limits = (c.get("resources") or {}).get("limits") or {}
+        if limits:
+            lines.append("    Limits:")
+            lines.extend(f"      {k + ':':<8}{v}" for k, v in limits.items())
         req = (c.get("resources") or {}).get("requests") or {}
         if req:
             lines.append("    Requests:")
             lines.extend(f"      {k + ':':<8}{v}" for k, v in req.items())
+        for label, key in (
+            ("Liveness:", "livenessProbe"),
+            ("Readiness:", "readinessProbe"),
+            ("Startup:", "startupProbe"),
+        ):
+            if c.get(key):
+                lines.append(f"    {label:<16}{_describe_probe(c[key])}")
     lines.append("Conditions:")
     lines.append(f"  {'Type':<28}{'Status'}")
     for cond in status.get("conditions") or []:
@@ -258,6 +271,66 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
         tols.append(text)
     lines += _indent_block("Tolerations:", "\n".join(tols) or "<none>", 26)
     return lines
+
+
+def _describe_last_state(cs: dict) -> list[str]:
+    """kubectl describe's "Last State: Terminated" block of a restarted container."""
+    term = (cs.get("lastState") or {}).get("terminated")
+    if not term:
+        return []
+    return [
+        f"    {'Last State:':<16}Terminated",
+        f"      {'Reason:':<14}{term.get('reason', '')}",
+        f"      {'Exit Code:':<14}{term.get('exitCode', 0)}",
+        f"      {'Started:':<14}{term.get('startedAt') or '<unset>'}",
+        f"      {'Finished:':<14}{term.get('finishedAt') or '<unset>'}",
+    ]
+
+
+def _describe_probe(probe: dict) -> str:
+    """kubectl describe's one-line probe: "http-get http://:80/healthz delay=0s timeout=1s ..."."""
+    if "httpGet" in probe:
+        get = probe["httpGet"]
+        what = (
+            f"http-get {str(get.get('scheme', 'HTTP')).lower()}://{get.get('host', '')}:"
+            f"{get.get('port', '')}{get.get('path', '/')}"
+        )
+    elif "tcpSocket" in probe:
+        what = f"tcp-socket {probe['tcpSocket'].get('host', '')}:{probe['tcpSocket'].get('port')}"
+    elif "exec" in probe:
+        what = "exec " + str((probe["exec"] or {}).get("command", []))
+    else:
+        what = "unknown"
+    return (
+        f"{what} delay={probe.get('initialDelaySeconds', 0)}s "
+        f"timeout={probe.get('timeoutSeconds', 1)}s period={probe.get('periodSeconds', 10)}s "
+        f"#success={probe.get('successThreshold', 1)} #failure={probe.get('failureThreshold', 3)}"
+    )
+
+
+def pod_behavior_form(*, cluster: Cluster, namespace: str, name: str) -> dict | None:
+    """What the dashboard's behaviour control needs about a pod: its current
+    ``k8sviz.io/behavior`` and the Deployment whose template it comes from (if any)."""
+    body = api_object_body(cluster=cluster, kind="Pod", namespace=namespace, name=name)
+    if body is None:
+        return None
+    current = (body["metadata"].get("annotations") or {}).get(BEHAVIOR_ANNOTATION, "")
+    mode, _, params = current.partition(" ") if ";" not in current else ("", "", current)
+    deployment = ""
+    owner = k8s.controller_of(body)
+    if owner and owner.get("kind") == "ReplicaSet":
+        rs = api_object_body(
+            cluster=cluster, kind="ReplicaSet", namespace=namespace, name=owner["name"]
+        )
+        rs_owner = k8s.controller_of(rs) if rs else None
+        if rs_owner and rs_owner.get("kind") == "Deployment":
+            deployment = rs_owner["name"]
+    return {
+        "current": current,
+        "mode": mode or "healthy",
+        "params": params,
+        "deployment": deployment,
+    }
 
 
 def _describe_node(body: dict) -> list[str]:

@@ -29,6 +29,10 @@ class Timings(TypedDict):
     event_ttl: float  # kube-apiserver --event-ttl (1h)
     eviction_monitoring_period: float  # kubelet eviction manager housekeeping interval (10s)
     eviction_pressure_transition_period: float  # kubelet evictionPressureTransitionPeriod (5m)
+    crash_backoff_initial: float  # kubelet containerBackOffPeriod (10)
+    crash_backoff_max: float  # kubelet MaxContainerBackOff / maxContainerRestartPeriod (300)
+    image_backoff_initial: float  # kubelet imageBackOffPeriod (10)
+    image_backoff_max: float  # kubelet MaxImageBackOff (300)
 
 
 KUBERNETES: Timings = {
@@ -49,6 +53,10 @@ KUBERNETES: Timings = {
     "event_ttl": 3600.0,
     "eviction_monitoring_period": 10.0,
     "eviction_pressure_transition_period": 300.0,
+    "crash_backoff_initial": 10.0,
+    "crash_backoff_max": 300.0,
+    "image_backoff_initial": 10.0,
+    "image_backoff_max": 300.0,
 }
 
 CLASSROOM: Timings = {
@@ -117,6 +125,16 @@ DESCRIPTIONS: dict[str, tuple[str, str]] = {
         "Pressure condition held after relief",
         "kubelet evictionPressureTransitionPeriod",
     ),
+    "crash_backoff_initial": (
+        "CrashLoopBackOff, first delay",
+        "kubelet containerBackOffPeriod (first restart is immediate)",
+    ),
+    "crash_backoff_max": (
+        "CrashLoopBackOff, max delay (reset after 2x)",
+        "kubelet crashLoopBackOff.maxContainerRestartPeriod",
+    ),
+    "image_backoff_initial": ("Image pull back-off, first", "kubelet imageBackOffPeriod"),
+    "image_backoff_max": ("Image pull back-off, max", "kubelet MaxImageBackOff"),
 }
 
 #: Periods a controller loops on: zero would make the simulation spin.
@@ -133,6 +151,10 @@ MUST_BE_POSITIVE = frozenset(
         "unschedulable_flush_seconds",
         "event_ttl",
         "eviction_monitoring_period",
+        "crash_backoff_initial",
+        "crash_backoff_max",
+        "image_backoff_initial",
+        "image_backoff_max",
     }
 )
 MAX_SECONDS = 86400.0
@@ -166,6 +188,9 @@ def override_errors(profile: str, overrides: dict) -> dict[str, str]:
         errors["lease_renew_interval"] = "must be shorter than the lease duration"
     if t["scheduler_backoff_initial"] > t["scheduler_backoff_max"]:
         errors["scheduler_backoff_initial"] = "must not exceed the maximum back-off"
+    for prefix in ("crash_backoff", "image_backoff"):
+        if t[f"{prefix}_initial"] > t[f"{prefix}_max"]:  # type: ignore[literal-required]
+            errors[f"{prefix}_initial"] = "must not exceed the maximum back-off"
     return errors
 
 

@@ -55,6 +55,11 @@ urlpatterns = [
         views.component_action,
         name="component-action",
     ),
+    path(
+        "clusters/<slug:name>/pods/<str:namespace>/<str:pod>/behavior/",
+        views.pod_behavior,
+        name="pod-behavior",
+    ),
     # Development only (404 unless DEBUG): the dashboard drawn from tests/fixtures/<fixture>.json.
     path("dev/fixtures/<slug:fixture>/", views.fixture_dashboard, name="fixture-dashboard"),
 ]

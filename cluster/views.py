@@ -19,7 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from cluster import forms, selectors, services, timings
+from cluster import containers, forms, selectors, services, timings
 from cluster.api import manifests
 from cluster.models import Cluster, KubeObject
 
@@ -243,6 +243,11 @@ def describe(
         context["text"] = selectors.describe(
             cluster=cluster, kind=kind_name, namespace=context["namespace"], name=obj_name
         )
+        if kind_name == "Pod":
+            context["behavior"] = selectors.pod_behavior_form(
+                cluster=cluster, namespace=context["namespace"], name=obj_name
+            )
+            context["behavior_modes"] = containers.MODES
     except (Cluster.DoesNotExist, KubeObject.DoesNotExist):
         return render(request, f"{PARTIALS}#describe", context, status=404)
     return render(request, f"{PARTIALS}#describe", context)
@@ -434,6 +439,30 @@ def _node_drain(request: HttpRequest, cluster: Cluster, node: str) -> HttpRespon
 def pod_delete(request: HttpRequest, cluster: Cluster, namespace: str, pod: str) -> HttpResponse:
     remaining = services.pod_delete(cluster=cluster, namespace=namespace, name=pod)
     return toast(request, f"pod {pod} {'is terminating' if remaining else 'deleted'}")
+
+
+@cluster_action
+def pod_behavior(request: HttpRequest, cluster: Cluster, namespace: str, pod: str) -> HttpResponse:
+    """Stage the simulated application's behaviour on a pod or on its Deployment's template."""
+    form = forms.BehaviorForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    behavior = form.cleaned_data["behavior"] or "healthy"
+    if form.cleaned_data.get("target") == "deployment":
+        info = selectors.pod_behavior_form(cluster=cluster, namespace=namespace, name=pod)
+        if not info or not info["deployment"]:
+            return toast(request, f"pod {pod} has no Deployment", error=True, status=422)
+        services.deployment_behavior_set(
+            cluster=cluster,
+            namespace=namespace,
+            name=info["deployment"],
+            behavior=form.cleaned_data["behavior"],
+        )
+        return toast(request, f"deployment {info['deployment']}: {behavior} (rolling out)")
+    services.pod_behavior_set(
+        cluster=cluster, namespace=namespace, name=pod, behavior=form.cleaned_data["behavior"]
+    )
+    return toast(request, f"pod {pod}: {behavior}")
 
 
 @cluster_action

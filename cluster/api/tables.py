@@ -100,13 +100,20 @@ def _pod_cells(pod: dict, now: float) -> list:
         pod["metadata"]["name"],
         k8s.pod_ready_count(pod),
         k8s.pod_printed_status(pod),
-        str(k8s.pod_restarts(pod)),
+        _restarts(pod, now),
         _age(pod, now),
         status.get("podIP") or NONE,
         spec.get("nodeName") or NONE,
         status.get("nominatedNodeName") or NONE,
         gates_cell,
     ]
+
+
+def _restarts(pod: dict, now: float) -> str:
+    """printPod's RESTARTS: the count, and how long ago the last restart was ("3 (12s ago)")."""
+    count = k8s.pod_restarts(pod)
+    last = k8s.pod_last_restart(pod)
+    return str(count) if last is None else f"{count} ({k8s.human_duration(now - last)} ago)"
 
 
 def _node_cells(node: dict, now: float) -> list:

@@ -36,7 +36,7 @@ import zlib
 from collections.abc import Iterable
 
 from cluster import k8s
-from cluster.controllers import eviction
+from cluster.controllers import eviction, kubelet_containers
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, KubeObject
 from cluster.services import store
@@ -621,100 +621,29 @@ class Kubelet(Controller):
         )
 
     def _advance(self, ctx: SyncContext, pod: KubeObject, machine: KubeObject) -> None:
+        """Pending status on first sight (or after a reboot), then the container lifecycle of
+        ``kubelet_containers`` (pulls, starts, crashes, probes, restarts)."""
         state = pod.sim.get("kubelet") or {}
         boot_id = machine.sim.get("boot_id")
-        stage = state.get("stage") if state.get("boot_id") == boot_id else None
-        due = float(state.get("due", 0.0))
-        if stage in ("pulling", "starting") and due > ctx.now:
-            ctx.reschedule(f"pod:{pod.key}", due)
+        if state.get("boot_id") == boot_id and state.get("stage"):
+            kubelet_containers.PodRuntime(self, ctx, pod, machine).run()
             return
-        actor = actor_for(pod.node_name)
-        containers = pod.spec.get("containers") or []
-        image = containers[0].get("image", "") if containers else ""
-        status = pod.status
-        if stage is None and state.get("stage") != "running":
+        if state.get("stage") != "running":
             refusal = admission_refusal(pod.body, pressure_reported(machine, ctx.now, ctx.timings))
             if refusal:
                 self._reject(ctx, pod, refusal)
                 return
-        if stage is None:
-            restarted = state.get("stage") == "running"  # running before the reboot
-            self._pending_status(ctx, pod, machine, restarted=restarted)
-            if restarted:
-                self._event(
-                    ctx,
-                    pod,
-                    "SandboxChanged",
-                    "Pod sandbox changed, it will be killed and re-created.",
-                )
-            images = machine.sim.setdefault("images", [])
-            if image in images and containers[0].get("imagePullPolicy") != "Always":
-                self._event(
-                    ctx,
-                    pod,
-                    "Pulled",
-                    f'Container image "{image}" already present on machine',
-                    container=containers[0]["name"],
-                )
-                nxt, due = "starting", ctx.now + ctx.timings["container_start_seconds"]
-            else:
-                self._event(
-                    ctx, pod, "Pulling", f'Pulling image "{image}"', container=containers[0]["name"]
-                )
-                nxt, due = "pulling", ctx.now + ctx.timings["image_pull_seconds"]
-            pod.sim["kubelet"] = {
-                "stage": nxt,
-                "due": due,
-                "boot_id": boot_id,
-                "pull_started": ctx.now,
-            }
-            store.object_update(obj=pod, actor=actor)
-            ctx.reschedule(f"pod:{pod.key}", due)
-        elif stage == "pulling":
-            took = ctx.now - float(state.get("pull_started", ctx.now))
+        restarted = state.get("stage") == "running"  # running before the reboot
+        self._pending_status(ctx, pod, machine, restarted=restarted)
+        if restarted:
             self._event(
                 ctx,
                 pod,
-                "Pulled",
-                f'Successfully pulled image "{image}" in {took:.3g}s ({took:.3g}s including waiting). '
-                f"Image size: {image_size(image)} bytes.",
-                container=containers[0]["name"],
+                "SandboxChanged",
+                "Pod sandbox changed, it will be killed and re-created.",
             )
-            images = machine.sim.setdefault("images", [])
-            if image not in images:
-                images.append(image)
-                store.object_sim_update(obj=machine)
-            due = ctx.now + ctx.timings["container_start_seconds"]
-            pod.sim["kubelet"] = {**state, "stage": "starting", "due": due}
-            store.object_sim_update(obj=pod)
-            ctx.reschedule(f"pod:{pod.key}", due)
-        elif stage == "starting":
-            for c in containers:
-                self._event(
-                    ctx, pod, "Created", f"Created container: {c['name']}", container=c["name"]
-                )
-                self._event(
-                    ctx, pod, "Started", f"Started container {c['name']}", container=c["name"]
-                )
-            started = k8s.rfc3339(ctx.now)
-            for cs in status.get("containerStatuses") or []:
-                cs["state"] = {"running": {"startedAt": started}}
-                cs["ready"] = True
-                cs["started"] = True
-            status["phase"] = "Running"
-            for ctype in ("PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"):
-                k8s.set_condition(status, ctype, "True", now=ctx.now)
-            pod.sim["kubelet"] = {"stage": "running", "boot_id": boot_id}
-            store.object_update(obj=pod, actor=actor)
-        elif stage == "running" and not k8s.pod_is_ready(pod.body):
-            # The status manager re-syncs what the kubelet knows: e.g. the node-lifecycle
-            # controller marked the pod not ready while its node was unreachable.
-            for ctype in ("ContainersReady", "Ready"):
-                k8s.set_condition(status, ctype, "True", now=ctx.now)
-                cond = k8s.get_condition(status, ctype) or {}
-                cond.pop("reason", None)
-                cond.pop("message", None)
-            store.object_update(obj=pod, actor=actor)
+        pod.sim["kubelet"] = {"boot_id": boot_id, "instances": 0}
+        kubelet_containers.PodRuntime(self, ctx, pod, machine).begin()
 
     def _reject(self, ctx: SyncContext, pod: KubeObject, message: str) -> None:
         """The kubelet's admission refused the pod: Failed, reason Evicted, never started."""

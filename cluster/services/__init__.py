@@ -34,7 +34,14 @@ from cluster.services.nodes import (
     node_remove,
     node_uncordon,
 )
-from cluster.services.pods import pod_bind, pod_create, pod_delete, pod_evict
+from cluster.services.pods import (
+    deployment_behavior_set,
+    pod_behavior_set,
+    pod_bind,
+    pod_create,
+    pod_delete,
+    pod_evict,
+)
 from cluster.services.tokens import api_token_issue
 from cluster.services.workloads import (
     deployment_create,
@@ -60,6 +67,7 @@ __all__ = [
     "component_start",
     "component_stop",
     "demo_cluster_ensure",
+    "deployment_behavior_set",
     "deployment_create",
     "deployment_delete",
     "deployment_scale",
@@ -77,6 +85,7 @@ __all__ = [
     "node_pressure_set",
     "node_remove",
     "node_uncordon",
+    "pod_behavior_set",
     "pod_bind",
     "pod_create",
     "pod_delete",

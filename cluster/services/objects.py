@@ -28,7 +28,13 @@ from cluster.services.errors import (
     Invalid,
     not_found,
 )
-from cluster.services.pods import pod_apply_defaults, pod_create, pod_delete, pod_validate
+from cluster.services.pods import (
+    pod_apply_defaults,
+    pod_create,
+    pod_delete,
+    pod_validate,
+    template_validate,
+)
 from cluster.services.workloads import (
     check_pod_budget,
     deployment_apply_defaults,
@@ -220,6 +226,8 @@ def object_create(
         with transaction.atomic():
             if kind == "Pod":
                 return pod_create(cluster=cluster, body=body, actor=actor)
+            if kind in ("Deployment", "ReplicaSet"):
+                template_validate(body)
             if kind == "Deployment":
                 _check_selector_required(body)
                 return deployment_submit(cluster=cluster, body=body, actor=actor)
@@ -319,6 +327,8 @@ def _carry_server_fields(old: dict, new: dict, *, subresource: str | None) -> di
 
 def _admit_update(cluster: Cluster, obj: KubeObject, merged: dict) -> None:
     kind = obj.kind
+    if kind in ("Deployment", "ReplicaSet"):
+        template_validate(merged)
     if kind == "Deployment":
         deployment_apply_defaults(merged)
         replicas = validate_replicas(merged["spec"]["replicas"])

@@ -6,6 +6,7 @@ import random
 
 from django.db import transaction
 
+from cluster import containers as runtime
 from cluster import k8s, timings
 from cluster.models import Cluster, KubeObject
 from cluster.services import store
@@ -23,6 +24,9 @@ def _default_container(container: dict) -> None:
         "imagePullPolicy", "Always" if untagged or tag.endswith(":latest") else "IfNotPresent"
     )
     container.setdefault("terminationMessagePath", "/dev/termination-log")
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if isinstance(container.get(probe), dict):
+            runtime.probe_apply_defaults(container[probe])
     container.setdefault("terminationMessagePolicy", "File")
     resources = container.setdefault("resources", {})
     limits = resources.get("limits") or {}
@@ -76,9 +80,101 @@ def pod_validate(body: dict) -> None:
             causes.append({"field": f"spec.containers[{i}].name", "message": "Required value"})
         if not container.get("image"):
             causes.append({"field": f"spec.containers[{i}].image", "message": "Required value"})
+        causes.extend(probe_errors(container, f"spec.containers[{i}]"))
+    causes.extend(behavior_errors(body.get("metadata") or {}, "metadata"))
+    causes.extend(restart_policy_errors(body.get("spec") or {}, "spec", RESTART_POLICIES))
     if causes:
         detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
         raise Invalid(f'Pod "{name}" is invalid: {detail}', causes=causes)
+
+
+def behavior_errors(meta: dict, path: str) -> list[dict]:
+    """The ``k8sviz.io/behavior`` annotation must parse (cluster/containers.py's grammar)."""
+    value = (meta.get("annotations") or {}).get(runtime.BEHAVIOR_ANNOTATION)
+    if value is None:
+        return []
+    error = runtime.behavior_error(str(value))
+    if error is None:
+        return []
+    return [
+        {
+            "field": f"{path}.annotations[{runtime.BEHAVIOR_ANNOTATION}]",
+            "message": f"Invalid value: {k8s.compact_json(value)}: {error}",
+        }
+    ]
+
+
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+
+
+def restart_policy_errors(spec: dict, path: str, allowed: tuple[str, ...]) -> list[dict]:
+    """ValidateRestartPolicy; workload templates (Deployment, ReplicaSet) allow only Always."""
+    policy = spec.get("restartPolicy")
+    if policy is None or policy in allowed:
+        return []
+    supported = ", ".join(f'"{p}"' for p in allowed)
+    return [
+        {
+            "field": f"{path}.restartPolicy",
+            "message": f"Unsupported value: {k8s.compact_json(policy)}: supported values: "
+            f"{supported}",
+        }
+    ]
+
+
+def template_validate(body: dict) -> None:
+    """A workload's pod template: the behaviour annotation, probes and restartPolicy."""
+    template = (body.get("spec") or {}).get("template") or {}
+    causes = behavior_errors(template.get("metadata") or {}, "spec.template.metadata")
+    causes.extend(
+        restart_policy_errors(template.get("spec") or {}, "spec.template.spec", ("Always",))
+    )
+    for i, container in enumerate((template.get("spec") or {}).get("containers") or []):
+        causes.extend(probe_errors(container, f"spec.template.spec.containers[{i}]"))
+    if causes:
+        group = "Deployment.apps" if body.get("kind") == "Deployment" else "ReplicaSet.apps"
+        name = (body.get("metadata") or {}).get("name", "")
+        detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        raise Invalid(f'{group} "{name}" is invalid: {detail}', causes=causes)
+
+
+def probe_errors(container: dict, path: str) -> list[dict]:
+    """ValidateProbe's numeric rules; liveness and startup probes need successThreshold 1."""
+    causes = []
+    for kind in ("livenessProbe", "readinessProbe", "startupProbe"):
+        probe = container.get(kind)
+        if probe is None:
+            continue
+        if not isinstance(probe, dict):
+            causes.append({"field": f"{path}.{kind}", "message": "must be an object"})
+            continue
+        for key, minimum in (
+            ("initialDelaySeconds", 0),
+            ("timeoutSeconds", 1),
+            ("periodSeconds", 1),
+            ("successThreshold", 1),
+            ("failureThreshold", 1),
+        ):
+            value = probe.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+                causes.append(
+                    {
+                        "field": f"{path}.{kind}.{key}",
+                        "message": f"Invalid value: {k8s.compact_json(value)}: must be greater "
+                        f"than or equal to {minimum}",
+                    }
+                )
+        if kind != "readinessProbe" and probe.get("successThreshold", 1) != 1:
+            causes.append(
+                {
+                    "field": f"{path}.{kind}.successThreshold",
+                    "message": f"Invalid value: {k8s.compact_json(probe.get('successThreshold'))}"
+                    ": must be 1",
+                }
+            )
+    return causes
 
 
 def pod_create(
@@ -218,3 +314,66 @@ def pod_evict(
         ):
             store.object_update(obj=obj, actor=actor)
     return obj
+
+
+# --- simulated application behaviour ------------------------------------------------------------
+
+
+def _behavior_checked(behavior: str) -> str:
+    behavior = " ".join(behavior.split())
+    error = runtime.behavior_error(behavior)
+    if error is not None:
+        raise Invalid(
+            f"{runtime.BEHAVIOR_ANNOTATION}: {error}",
+            causes=[
+                {
+                    "field": f"metadata.annotations[{runtime.BEHAVIOR_ANNOTATION}]",
+                    "message": error,
+                }
+            ],
+        )
+    return behavior
+
+
+def _annotate(meta: dict, behavior: str) -> bool:
+    annotations = meta.setdefault("annotations", {})
+    before = annotations.get(runtime.BEHAVIOR_ANNOTATION)
+    if behavior:
+        annotations[runtime.BEHAVIOR_ANNOTATION] = behavior
+    else:
+        annotations.pop(runtime.BEHAVIOR_ANNOTATION, None)
+        if not annotations:
+            meta.pop("annotations")
+    return annotations.get(runtime.BEHAVIOR_ANNOTATION) != before
+
+
+def pod_behavior_set(
+    *, cluster: Cluster, namespace: str, name: str, behavior: str, actor: str = "user"
+) -> KubeObject:
+    """Stage what a pod's simulated application does (``kubectl annotate pod NAME
+    k8sviz.io/behavior=...``); an empty behaviour removes the annotation. The kubelet applies it
+    to the running container from now on."""
+    behavior = _behavior_checked(behavior)
+    with transaction.atomic():
+        pod = pod_get(cluster=cluster, namespace=namespace, name=name)
+        pod.cluster = cluster
+        if _annotate(pod.body["metadata"], behavior):
+            store.object_update(obj=pod, actor=actor)
+    return pod
+
+
+def deployment_behavior_set(
+    *, cluster: Cluster, namespace: str, name: str, behavior: str, actor: str = "user"
+) -> KubeObject:
+    """Stage the behaviour of every pod of a Deployment: the annotation goes on the pod
+    template, so, as any template change in Kubernetes, it rolls out a new ReplicaSet."""
+    behavior = _behavior_checked(behavior)
+    with transaction.atomic():
+        deployment = store.object_get(
+            cluster=cluster, kind="Deployment", namespace=namespace, name=name
+        )
+        deployment.cluster = cluster
+        template = deployment.body["spec"].setdefault("template", {})
+        if _annotate(template.setdefault("metadata", {}), behavior):
+            store.object_update(obj=deployment, actor=actor, spec_changed=True)
+    return deployment

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import transaction
 
 from cluster import k8s
+from cluster.containers import probe_apply_defaults
 from cluster.models import Cluster, KubeObject
 from cluster.scheduling.quantity import QuantityError, parse_cpu, parse_memory
 from cluster.services import store
@@ -33,6 +34,10 @@ def deployment_apply_defaults(body: dict) -> None:
     template_spec.setdefault("dnsPolicy", "ClusterFirst")
     template_spec.setdefault("schedulerName", "default-scheduler")
     template_spec.setdefault("securityContext", {})
+    for container in template_spec.get("containers") or []:
+        for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+            if isinstance(container.get(probe), dict):
+                probe_apply_defaults(container[probe])
 
 
 def validate_replicas(replicas: object) -> int:
