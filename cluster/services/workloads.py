@@ -27,7 +27,14 @@ def deployment_apply_defaults(body: dict) -> None:
         ru.setdefault("maxSurge", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    template_spec = spec.setdefault("template", {}).setdefault("spec", {})
+    template = spec.setdefault("template", {})
+    if isinstance(template.get("metadata"), dict) and template["metadata"].get(
+        "creationTimestamp", ""
+    ) is None:
+        # Go clients send a template's zero creationTimestamp as null (kubectl rollout undo
+        # does); the apiserver decodes it to nothing, so the template still matches its RS.
+        template["metadata"].pop("creationTimestamp")
+    template_spec = template.setdefault("spec", {})
     template_spec.setdefault("restartPolicy", "Always")
     template_spec.setdefault("terminationGracePeriodSeconds", 30)
     template_spec.setdefault("dnsPolicy", "ClusterFirst")
