@@ -17,6 +17,13 @@ from cluster.models import Cluster, KubeObject
 from cluster.services.rollouts import revisions_of
 from cluster.services.store import object_get
 
+#: Hues of revisions 1, 2, 3, ... (cycling), the same list as REVISION_HUES in rollout.js.
+REVISION_HUES = (210, 28, 145, 280, 350, 55)
+
+
+def revision_hue(revision: int) -> int:
+    return REVISION_HUES[(max(revision, 1) - 1) % len(REVISION_HUES)]
+
 
 @dataclass
 class HistoryRow:
@@ -27,6 +34,10 @@ class HistoryRow:
     replicas: int  # spec.replicas of the ReplicaSet
     ready: int
     current: bool
+
+    @property
+    def hue(self) -> int:
+        return revision_hue(self.revision)
 
 
 @dataclass
@@ -58,8 +69,16 @@ class Rollout:
     limits: dict = field(default_factory=dict)
     change_cause: str = ""
 
+    @property
+    def hue(self) -> int:
+        return revision_hue(self.revision)
 
-def rollout_state(deployment: dict) -> tuple[str, str]:
+    @property
+    def stalled(self) -> bool:
+        return self.state == "stalled"
+
+
+def rollout_state(deployment: dict) -> tuple[str, str]:  # noqa: PLR0911 - kubectl's cases
     """(state, kubectl rollout status' message) for a Deployment body."""
     spec, status = deployment.get("spec") or {}, deployment.get("status") or {}
     name = deployment["metadata"]["name"]

@@ -34,7 +34,9 @@ def _context(cluster: Cluster, namespace: str, name: str) -> dict:
 
 
 @require_GET
-def rollout_panel(request: HttpRequest, name: str, namespace: str = "", deployment: str = "") -> HttpResponse:
+def rollout_panel(
+    request: HttpRequest, name: str, namespace: str = "", deployment: str = ""
+) -> HttpResponse:
     """The whole panel (picker, status, edit form), or only its status part with ?part=status."""
     cluster = _cluster_or_404(name)
     if not deployment:
@@ -46,19 +48,27 @@ def rollout_panel(request: HttpRequest, name: str, namespace: str = "", deployme
     return render(request, f"{TEMPLATE}#{part}", context, status=status)
 
 
-def _with_status(request: HttpRequest, response: HttpResponse, cluster: Cluster, namespace: str, name: str) -> HttpResponse:
-    panel = render(request, f"{TEMPLATE}#rollout-status", {**_context(cluster, namespace, name), "oob": True})
+def _with_status(
+    request: HttpRequest, response: HttpResponse, cluster: Cluster, namespace: str, name: str
+) -> HttpResponse:
+    panel = render(
+        request, f"{TEMPLATE}#rollout-status", {**_context(cluster, namespace, name), "oob": True}
+    )
     response.content += panel.content
     return response
 
 
 @cluster_action
-def deployment_edit(request: HttpRequest, cluster: Cluster, namespace: str, deployment: str) -> HttpResponse:
+def deployment_edit(
+    request: HttpRequest, cluster: Cluster, namespace: str, deployment: str
+) -> HttpResponse:
     form = forms.DeploymentEditForm(request.POST)
     if not form.is_valid():
         return form_error_toast(request, form)
     data = form.cleaned_data
-    before = rollout_selectors.deployment_rollout(cluster=cluster, namespace=namespace, name=deployment)
+    before = rollout_selectors.deployment_rollout(
+        cluster=cluster, namespace=namespace, name=deployment
+    )
     rollouts.deployment_update(
         cluster=cluster,
         namespace=namespace,
@@ -75,10 +85,16 @@ def deployment_edit(request: HttpRequest, cluster: Cluster, namespace: str, depl
         max_unavailable=data["max_unavailable"] if data["strategy"] != "Recreate" else None,
         change_cause=data["change_cause"],
     )
-    after = rollout_selectors.deployment_rollout(cluster=cluster, namespace=namespace, name=deployment)
+    after = rollout_selectors.deployment_rollout(
+        cluster=cluster, namespace=namespace, name=deployment
+    )
     if after.paused and after.image != before.image:
         message = f"deployment {deployment} updated; paused: the new template waits for Resume"
-    elif (after.image, after.requests, after.limits) != (before.image, before.requests, before.limits):
+    elif (after.image, after.requests, after.limits) != (
+        before.image,
+        before.requests,
+        before.limits,
+    ):
         message = f"deployment {deployment} updated: rolling out the new template"
     else:
         message = f"deployment {deployment} updated"
@@ -111,6 +127,3 @@ def deployment_rollout_action(
     else:
         return toast(request, f'unknown rollout action "{action}"', error=True, status=404)
     return _with_status(request, toast(request, message), cluster, namespace, deployment)
-
-
-

@@ -27,7 +27,7 @@ Models ``pkg/controller/deployment`` (k8s-reference §3.3): ``deployment_control
   progress (never while paused). The deadline is a wakeup at lastUpdateTime + deadline + 1 s
   (requeueStuckDeployment), not a poll;
 - ``ScalingReplicaSet`` events in the v1.32+ wording ("Scaled up replica set X from 0 to 3");
-- status counters (replicas, updated, ready, available, unavailable = spec total − available)
+- status counters (replicas, updated, ready, available, unavailable = spec total - available)
   and the Available condition, written only when changed;
 - old ReplicaSets with zero replicas beyond ``revisionHistoryLimit`` are deleted (not while a
   rolling update is in flight, as cleanupDeployment runs only once the rollout completed or
@@ -140,13 +140,12 @@ def plan_old_scale_down(
     new_rs_available: int,
     old_available: int,
 ) -> int:
-    """How many old replicas may go now (reconcileOldReplicaSets): keep replicas − maxUnavailable
+    """How many old replicas may go now (reconcileOldReplicaSets): keep replicas - maxUnavailable
     available, counting new pods that are not yet available as unavailable."""
     min_available = replicas - unavailable
     max_scaled_down = all_pods - min_available - (new_rs_replicas - new_rs_available)
     total_available = old_available + new_rs_available
     return max(0, min(max_scaled_down, total_available - min_available))
-
 
 
 # --- pure rollout arithmetic ----------------------------------------------------------------
@@ -180,11 +179,11 @@ def strategy_fenceposts(strategy: dict, replicas: int) -> tuple[int, int]:
 def plan_rolling_step(
     *, replicas: int, surge: int, unavailable: int, new: RSState, old: list[RSState]
 ) -> dict[str, int]:
-    """One pass of rolloutRolling: the ReplicaSets to resize (name → new spec.replicas).
+    """One pass of rolloutRolling: the ReplicaSets to resize (name -> new spec.replicas).
 
     Scale the new ReplicaSet up within replicas + maxSurge (or down to replicas); if it did not
     move, scale old ones down: first their unavailable replicas (oldest ReplicaSet first), then
-    available ones while replicas − maxUnavailable stay available."""
+    available ones while replicas - maxUnavailable stay available."""
     if new.replicas > replicas:
         return {new.name: replicas}
     if new.replicas < replicas:
@@ -227,7 +226,7 @@ def plan_rolling_step(
 
 
 def _round_half_away(x: float) -> int:
-    return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
 
 
 def plan_proportional_scale(
@@ -239,10 +238,10 @@ def plan_proportional_scale(
     old: list[RSState],
     status_replicas: int,
 ) -> dict[str, int]:
-    """sync.go ``scale``: the sizes after a change of spec.replicas (name → spec.replicas).
+    """sync.go ``scale``: the sizes after a change of spec.replicas (name -> spec.replicas).
 
     One active ReplicaSet (or none: the newest) simply takes ``replicas``. Several (a scaling
-    event mid-rollout): with RollingUpdate, ``replicas + maxSurge − current total`` is spread in
+    event mid-rollout): with RollingUpdate, ``replicas + maxSurge - current total`` is spread in
     proportion to each one's size against its max-replicas annotation, largest first (newer
     first when adding, older first when removing), and the rounding leftover goes to the
     first, the largest."""
@@ -291,7 +290,7 @@ def _proportion(
     rs: RSState, replicas: int, surge: int, status_replicas: int, to_add: int, added: int
 ) -> int:
     """GetProportion / getReplicaSetFraction."""
-    if rs.replicas == 0 or to_add == 0 or to_add == added:
+    if rs.replicas == 0 or to_add in (0, added):
         return 0
     if replicas == 0:
         fraction = -rs.replicas
@@ -440,18 +439,17 @@ class DeploymentController(Controller):
             return self._update_status(ctx, d, new_rs, old, status, progress=False)
         if strategy.get("type") == "Recreate":
             new_rs = self._recreate(ctx, d, new_rs, old, replicas, status)
-        else:
-            if new_rs is None:
-                surge, _ = strategy_fenceposts(strategy, replicas)
-                total = sum(int(rs.spec.get("replicas", 0)) for rs in old)
-                start = plan_new_rs_replicas(
-                    replicas=replicas, surge=surge, current_total=total, new_rs=0
-                )
-                new_rs = self._create_rs(ctx, d, old, start, status)
-            elif not self._rolling(ctx, d, new_rs, old, replicas) and deployment_complete(
-                replicas, int(d.body["metadata"].get("generation", 1)), d.status
-            ):
-                self._cleanup(ctx, d, old)
+        elif new_rs is None:
+            surge, _ = strategy_fenceposts(strategy, replicas)
+            total = sum(int(rs.spec.get("replicas", 0)) for rs in old)
+            start = plan_new_rs_replicas(
+                replicas=replicas, surge=surge, current_total=total, new_rs=0
+            )
+            new_rs = self._create_rs(ctx, d, old, start, status)
+        elif not self._rolling(ctx, d, new_rs, old, replicas) and deployment_complete(
+            replicas, int(d.body["metadata"].get("generation", 1)), d.status
+        ):
+            self._cleanup(ctx, d, old)
         self._update_status(ctx, d, new_rs, old, status, progress=True)
 
     # --- conditions and revisions ---------------------------------------------------------

@@ -16,6 +16,7 @@ rollback used (DeploymentRollbackRevisionNotFound / DeploymentRollbackTemplateUn
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from dataclasses import dataclass
 
@@ -45,9 +46,7 @@ NO_PREVIOUS = "no previous revision found for deployment {name!r}"
 TEMPLATE_UNCHANGED = "skipped rollback (current template already matches revision {revision})"
 ALREADY_PAUSED = 'deployment "{name}" is already paused'
 NOT_PAUSED = 'deployment "{name}" is not paused'
-RESTART_PAUSED = (
-    "can't restart paused deployment (run rollout resume first)"
-)
+RESTART_PAUSED = "can't restart paused deployment (run rollout resume first)"
 NO_CONTAINER = 'unable to find container named "{container}"'
 BAD_REVISION = "revision must be a whole number, 0 for the previous one"
 
@@ -227,17 +226,23 @@ def _rollback_event(
     )
 
 
-def deployment_pause(*, cluster: Cluster, namespace: str, name: str, actor: str = "user") -> KubeObject:
+def deployment_pause(
+    *, cluster: Cluster, namespace: str, name: str, actor: str = "user"
+) -> KubeObject:
     """``kubectl rollout pause``: template changes stop rolling out; scaling still works."""
     return _set_paused(cluster, namespace, name, True, actor)
 
 
-def deployment_resume(*, cluster: Cluster, namespace: str, name: str, actor: str = "user") -> KubeObject:
+def deployment_resume(
+    *, cluster: Cluster, namespace: str, name: str, actor: str = "user"
+) -> KubeObject:
     """``kubectl rollout resume``."""
     return _set_paused(cluster, namespace, name, False, actor)
 
 
-def _set_paused(cluster: Cluster, namespace: str, name: str, paused: bool, actor: str) -> KubeObject:
+def _set_paused(
+    cluster: Cluster, namespace: str, name: str, paused: bool, actor: str
+) -> KubeObject:
     with transaction.atomic():
         deployment = _get(cluster, namespace, name)
         if bool(deployment.spec.get("paused")) == paused:
@@ -250,7 +255,9 @@ def _set_paused(cluster: Cluster, namespace: str, name: str, paused: bool, actor
         return _replace(cluster, deployment, body, actor)
 
 
-def deployment_restart(*, cluster: Cluster, namespace: str, name: str, actor: str = "user") -> KubeObject:
+def deployment_restart(
+    *, cluster: Cluster, namespace: str, name: str, actor: str = "user"
+) -> KubeObject:
     """``kubectl rollout restart``: a new ``restartedAt`` template annotation, hence a new
     revision whose pods replace every old one."""
     with transaction.atomic():
@@ -295,79 +302,21 @@ def deployment_update(
     image`` / ``set resources``; empty strings remove a request or limit), replicas, strategy
     and its fields, and ``kubernetes.io/change-cause``. Only what is given changes; a template
     change starts a rollout."""
-    causes: list[dict] = []
     with transaction.atomic():
         deployment = _get(cluster, namespace, name)
         body = copy.deepcopy(deployment.body)
         spec = body["spec"]
         containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
-        target = next(
-            (c for c in containers if container in (None, "", c.get("name"))), None
-        )
+        target = next((c for c in containers if container in (None, "", c.get("name"))), None)
         if target is None:
             raise Invalid(NO_CONTAINER.format(container=container))
-        if image is not None:
-            image = image.strip()
-            if not image or any(ch.isspace() for ch in image):
-                causes.append(
-                    {
-                        "field": "spec.template.spec.containers[0].image",
-                        "message": "Required value" if not image else "must not contain spaces",
-                    }
-                )
-            else:
-                target["image"] = image
-        for section, resource, parse in RESOURCE_FIELDS:
-            value = ((resources or {}).get(section) or {}).get(resource)
-            if value is None:
-                continue
-            value = str(value).strip()
-            res = target.setdefault("resources", {})
-            if not value:
-                (res.get(section) or {}).pop(resource, None)
-                if section in res and not res[section]:
-                    res.pop(section)
-                continue
-            try:
-                if parse(value) < 0:
-                    raise QuantityError("must be greater than or equal to 0")
-            except QuantityError as exc:
-                causes.append({"field": f"resources.{section}.{resource}", "message": str(exc)})
-                continue
-            res.setdefault(section, {})[resource] = value
-        res = target.get("resources") or {}
-        for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
-            req, lim = (res.get("requests") or {}).get(resource), (res.get("limits") or {}).get(
-                resource
-            )
-            try:
-                if req and lim and parse(req) > parse(lim):
-                    causes.append(
-                        {
-                            "field": f"resources.requests.{resource}",
-                            "message": f'Invalid value: "{req}": must be less than or equal to '
-                            f"{resource} limit of {lim}",
-                        }
-                    )
-            except QuantityError:
-                pass
-        if "resources" in target and not target["resources"]:
-            target.pop("resources")
+        causes = _set_image(target, image) + _set_resources(target, resources or {})
         if replicas is not None and str(replicas).strip() != "":
             try:
                 spec["replicas"] = int(str(replicas).strip())
             except ValueError:
                 causes.append({"field": "spec.replicas", "message": "must be a whole number"})
-        if strategy_type:
-            strategy = spec.setdefault("strategy", {})
-            strategy["type"] = strategy_type
-            if strategy_type == "Recreate":
-                strategy.pop("rollingUpdate", None)
-        if (spec.get("strategy") or {}).get("type") != "Recreate":
-            ru = spec.setdefault("strategy", {}).setdefault("rollingUpdate", {})
-            for key, value in (("maxSurge", max_surge), ("maxUnavailable", max_unavailable)):
-                if value is not None and str(value).strip() != "":
-                    ru[key] = _parse_int_or_percent(str(value))
+        _set_strategy(spec, strategy_type, max_surge, max_unavailable)
         if causes:
             detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
             raise Invalid(
@@ -379,3 +328,75 @@ def deployment_update(
         if change_cause is not None and change_cause.strip():
             body["metadata"].setdefault("annotations", {})[CHANGE_CAUSE] = change_cause.strip()
         return _replace(cluster, deployment, body, actor)
+
+
+def _set_image(target: dict, image: str | None) -> list[dict]:
+    if image is None:
+        return []
+    image = image.strip()
+    if not image or any(ch.isspace() for ch in image):
+        message = "Required value" if not image else "must not contain spaces"
+        return [{"field": "spec.template.spec.containers[0].image", "message": message}]
+    target["image"] = image
+    return []
+
+
+def _set_resources(target: dict, resources: dict[str, dict[str, str]]) -> list[dict]:
+    """Requests and limits as ``kubectl set resources`` sets them (empty: removed); a request
+    above its limit is refused as the apiserver does."""
+    causes = []
+    res = target.setdefault("resources", {})
+    for section, resource, parse in RESOURCE_FIELDS:
+        value = (resources.get(section) or {}).get(resource)
+        if value is None:
+            continue
+        value = str(value).strip()
+        if not value:
+            (res.get(section) or {}).pop(resource, None)
+            continue
+        try:
+            if parse(value) < 0:
+                raise QuantityError("must be greater than or equal to 0")
+        except QuantityError as exc:
+            causes.append({"field": f"resources.{section}.{resource}", "message": str(exc)})
+            continue
+        res.setdefault(section, {})[resource] = value
+    for section in ("requests", "limits"):
+        if section in res and not res[section]:
+            res.pop(section)
+    for resource, parse in (("cpu", parse_cpu), ("memory", parse_memory)):
+        req = (res.get("requests") or {}).get(resource)
+        lim = (res.get("limits") or {}).get(resource)
+        with contextlib.suppress(QuantityError):
+            if req and lim and parse(req) > parse(lim):
+                causes.append(
+                    {
+                        "field": f"resources.requests.{resource}",
+                        "message": f'Invalid value: "{req}": must be less than or equal to '
+                        f"{resource} limit of {lim}",
+                    }
+                )
+    if not res:
+        target.pop("resources")
+    return causes
+
+
+def _set_strategy(
+    spec: dict,
+    strategy_type: str | None,
+    max_surge: int | str | None,
+    max_unavailable: int | str | None,
+) -> None:
+    """The strategy type and its fenceposts; Recreate drops rollingUpdate (the apiserver
+    refuses both together)."""
+    if strategy_type:
+        strategy = spec.setdefault("strategy", {})
+        strategy["type"] = strategy_type
+        if strategy_type == "Recreate":
+            strategy.pop("rollingUpdate", None)
+    if (spec.get("strategy") or {}).get("type") == "Recreate":
+        return
+    ru = spec.setdefault("strategy", {}).setdefault("rollingUpdate", {})
+    for key, value in (("maxSurge", max_surge), ("maxUnavailable", max_unavailable)):
+        if value is not None and str(value).strip() != "":
+            ru[key] = _parse_int_or_percent(str(value))

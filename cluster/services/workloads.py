@@ -28,9 +28,10 @@ def deployment_apply_defaults(body: dict) -> None:
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
     template = spec.setdefault("template", {})
-    if isinstance(template.get("metadata"), dict) and template["metadata"].get(
-        "creationTimestamp", ""
-    ) is None:
+    if (
+        isinstance(template.get("metadata"), dict)
+        and template["metadata"].get("creationTimestamp", "") is None
+    ):
         # Go clients send a template's zero creationTimestamp as null (kubectl rollout undo
         # does); the apiserver decodes it to nothing, so the template still matches its RS.
         template["metadata"].pop("creationTimestamp")
@@ -55,23 +56,35 @@ def _int_or_percent_errors(field: str, value: object, *, cap_100: bool) -> list[
     """ValidatePositiveIntOrPercent (+ IsNotMoreThan100Percent for maxUnavailable)."""
     shown = f'"{value}"' if isinstance(value, str) else str(value)
     if isinstance(value, bool) or not isinstance(value, int | str):
-        return [{"field": field, "message": f"Invalid value: {shown}: must be an integer or percentage"}]
+        return [
+            {"field": field, "message": f"Invalid value: {shown}: must be an integer or percentage"}
+        ]
     if isinstance(value, int):
         if value < 0:
             return [
-                {"field": field, "message": f"Invalid value: {value}: must be greater than or equal to 0"}
+                {
+                    "field": field,
+                    "message": f"Invalid value: {value}: must be greater than or equal to 0",
+                }
             ]
         return []
     text = value
     if not text.endswith("%") or not text[:-1].isdigit():
         return [{"field": field, "message": f"Invalid value: {shown}: {PERCENT_FORMAT}"}]
     if cap_100 and int(text[:-1]) > 100:
-        return [{"field": field, "message": f"Invalid value: {shown}: must not be greater than 100%"}]
+        return [
+            {"field": field, "message": f"Invalid value: {shown}: must not be greater than 100%"}
+        ]
     return []
 
 
 def _is_zero(value: object) -> bool:
-    return value in (0, "0%") or (isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and int(value[:-1]) == 0)
+    return value in (0, "0%") or (
+        isinstance(value, str)
+        and value.endswith("%")
+        and value[:-1].isdigit()
+        and int(value[:-1]) == 0
+    )
 
 
 def deployment_spec_errors(spec: dict) -> list[dict]:
@@ -84,7 +97,8 @@ def deployment_spec_errors(spec: dict) -> list[dict]:
         causes.append(
             {
                 "field": "spec.strategy.type",
-                "message": f'Unsupported value: "{kind}": supported values: "Recreate", "RollingUpdate"',
+                "message": f'Unsupported value: "{kind}": supported values: '
+                '"Recreate", "RollingUpdate"',
             }
         )
     elif kind == "Recreate" and ru is not None:
@@ -99,17 +113,32 @@ def deployment_spec_errors(spec: dict) -> list[dict]:
             "spec.strategy.rollingUpdate.maxUnavailable", unavailable, cap_100=True
         )
         causes += surge_errors + unavailable_errors
-        if not surge_errors and not unavailable_errors and _is_zero(surge) and _is_zero(unavailable):
-            causes.append({"field": "spec.strategy.rollingUpdate.maxUnavailable", "message": BOTH_ZERO})
+        if (
+            not surge_errors
+            and not unavailable_errors
+            and _is_zero(surge)
+            and _is_zero(unavailable)
+        ):
+            causes.append(
+                {"field": "spec.strategy.rollingUpdate.maxUnavailable", "message": BOTH_ZERO}
+            )
     for field in ("minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"):
         value = spec.get(field)
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            causes.append({"field": f"spec.{field}", "message": f"Invalid value: {value!r}: must be an integer"})
+            causes.append(
+                {
+                    "field": f"spec.{field}",
+                    "message": f"Invalid value: {value!r}: must be an integer",
+                }
+            )
         elif value < 0:
             causes.append(
-                {"field": f"spec.{field}", "message": f"Invalid value: {value}: must be greater than or equal to 0"}
+                {
+                    "field": f"spec.{field}",
+                    "message": f"Invalid value: {value}: must be greater than or equal to 0",
+                }
             )
     deadline, min_ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds", 0)
     if (

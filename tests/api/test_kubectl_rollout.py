@@ -113,15 +113,19 @@ def test_pause_scale_resume_restart(kubectl, cluster) -> None:
     assert deployment(cluster)["status"]["updatedReplicas"] == 8
     assert ok(kubectl("rollout", "restart", "deploy/nginx")) == "deployment.apps/nginx restarted"
     ok(kubectl("rollout", "status", "deploy/nginx", "--timeout=90s"))
-    assert deployment(cluster)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    assert (
+        deployment(cluster)["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "3"
+    )
 
 
 def test_scale_during_a_rollout_is_proportional(kubectl, cluster) -> None:
     """kubectl scale while a rollout is stuck spreads the new replicas over both ReplicaSets."""
     ok(kubectl("set", "resources", "deploy/nginx", "--requests=cpu=64"))
     wait_for(
-        lambda: KubeObject.objects.filter(cluster=cluster, kind="ReplicaSet").count() == 2
-        and deployment(cluster)["status"].get("updatedReplicas", 0) >= 2,
+        lambda: (
+            KubeObject.objects.filter(cluster=cluster, kind="ReplicaSet").count() == 2
+            and deployment(cluster)["status"].get("updatedReplicas", 0) >= 2
+        ),
         what="the stuck rollout's second ReplicaSet",
     )
     ok(kubectl("scale", "deploy/nginx", "--replicas=12"))
@@ -134,7 +138,7 @@ def test_scale_during_a_rollout_is_proportional(kubectl, cluster) -> None:
             )
         )
 
-    # 6 → 12 with 25%: surge 3, so 15 in all, both ReplicaSets grow.
+    # 6 -> 12 with 25%: surge 3, so 15 in all, both ReplicaSets grow.
     wait_for(lambda: sum(sizes()) == 15, what="proportional sizes")
     small, large = sizes()
     assert small > 2 and large > 5
@@ -143,7 +147,9 @@ def test_scale_during_a_rollout_is_proportional(kubectl, cluster) -> None:
 def test_bad_strategy_is_refused(kubectl, cluster) -> None:
     """The apiserver's strategy validation: both zero, Recreate with rollingUpdate."""
     both_zero = kubectl(
-        "patch", "deploy/nginx", "-p",
+        "patch",
+        "deploy/nginx",
+        "-p",
         '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":0}}}}',
     )
     assert both_zero.returncode == 1

@@ -41,8 +41,11 @@ def start(name: str) -> Cluster:
     services.deployment_create(
         cluster=cluster, name="web", image="nginx:1.26", replicas=4, cpu_request="100m"
     )
-    wait_for(lambda: rollout(cluster).state == "complete" and rollout(cluster).available == 4,
-             60, "the first rollout")
+    wait_for(
+        lambda: rollout(cluster).state == "complete" and rollout(cluster).available == 4,
+        60,
+        "the first rollout",
+    )
     return cluster
 
 
@@ -60,12 +63,19 @@ def test_image_rollout_finishes(stack) -> None:
 
     def sample() -> None:
         seen_pods.append(
-            sum(1 for p in KubeObject.objects.filter(cluster=cluster, kind="Pod")
-                if k8s.pod_is_active(p.body))
+            sum(
+                1
+                for p in KubeObject.objects.filter(cluster=cluster, kind="Pod")
+                if k8s.pod_is_active(p.body)
+            )
         )
 
-    wait_for(lambda: rollout(cluster).revision == 2 and rollout(cluster).state == "complete",
-             90, "revision 2 rolled out", each=sample)
+    wait_for(
+        lambda: rollout(cluster).revision == 2 and rollout(cluster).state == "complete",
+        90,
+        "revision 2 rolled out",
+        each=sample,
+    )
     assert max(seen_pods) <= 5  # 4 replicas + maxSurge 1
     view = rollout(cluster)
     assert (view.updated, view.available, view.total) == (4, 4, 4)
@@ -86,22 +96,33 @@ def test_stuck_rollout_deadline_then_rollback(stack) -> None:
     body = KubeObject.objects.get(cluster=cluster, kind="Deployment", name="web").body
     body["spec"]["progressDeadlineSeconds"] = 20
     objects.object_replace(
-        cluster=cluster, kind="Deployment", namespace="default", name="web", body=body,
+        cluster=cluster,
+        kind="Deployment",
+        namespace="default",
+        name="web",
+        body=body,
         actor="user",
     )
     rollouts.deployment_update(
         cluster=cluster, namespace="default", name="web", resources={"requests": {"cpu": "64"}}
     )
     lows: list[int] = []
-    wait_for(lambda: rollout(cluster).state == "stalled", 60, "ProgressDeadlineExceeded",
-             each=lambda: lows.append(rollout(cluster).available))
-    assert min(lows) >= 3  # replicas 4 − maxUnavailable 1: the old pods keep serving
+    wait_for(
+        lambda: rollout(cluster).state == "stalled",
+        60,
+        "ProgressDeadlineExceeded",
+        each=lambda: lows.append(rollout(cluster).available),
+    )
+    assert min(lows) >= 3  # replicas 4 - maxUnavailable 1: the old pods keep serving
     cond = next(c for c in rollout(cluster).conditions if c["type"] == "Progressing")
     assert (cond["status"], cond["reason"]) == ("False", "ProgressDeadlineExceeded")
 
     rollouts.deployment_rollback(cluster=cluster, namespace="default", name="web")
-    wait_for(lambda: rollout(cluster).state == "complete" and rollout(cluster).revision == 3,
-             60, "the rollback rolled out")
+    wait_for(
+        lambda: rollout(cluster).state == "complete" and rollout(cluster).revision == 3,
+        60,
+        "the rollback rolled out",
+    )
     view = rollout(cluster)
     assert view.available == 4 and view.requests.get("cpu") == "100m"
     assert 'Rolled back deployment "web" to revision 1' in event_messages(
