@@ -49,12 +49,21 @@ def rollout_panel(
 
 
 def _with_status(
-    request: HttpRequest, response: HttpResponse, cluster: Cluster, namespace: str, name: str
+    request: HttpRequest,
+    response: HttpResponse,
+    cluster: Cluster,
+    namespace: str,
+    name: str,
+    *,
+    edit_open: bool = False,
 ) -> HttpResponse:
-    panel = render(
-        request, f"{TEMPLATE}#rollout-status", {**_context(cluster, namespace, name), "oob": True}
-    )
-    response.content += panel.content
+    """Append the panel's status and edit form, redrawn out of band, to an action's toast (the
+    form shows the Deployment as the action left it, e.g. the old image after a rollback)."""
+    context = {**_context(cluster, namespace, name), "oob": True, "edit_open": edit_open}
+    if context["r"] is None:
+        return response
+    for part in ("rollout-status", "rollout-edit"):
+        response.content += render(request, f"{TEMPLATE}#{part}", context).content
     return response
 
 
@@ -98,7 +107,9 @@ def deployment_edit(
         message = f"deployment {deployment} updated: rolling out the new template"
     else:
         message = f"deployment {deployment} updated"
-    return _with_status(request, toast(request, message), cluster, namespace, deployment)
+    return _with_status(
+        request, toast(request, message), cluster, namespace, deployment, edit_open=True
+    )
 
 
 @cluster_action

@@ -59,7 +59,11 @@ def test_edit_starts_a_rollout_and_rollback_returns(client, demo) -> None:
     response = client.post(
         "/clusters/demo/deployments/default/nginx/rollout/rollback/", {"to_revision": "1"}
     )
-    assert "rolled back to revision 1" in response.content.decode()
+    html = response.content.decode()
+    assert "rolled back to revision 1" in html
+    # The edit form comes back out of band with the restored image, closed.
+    assert 'id="rollout-edit"' in html and 'value="nginx:1.28"' not in html
+    assert 'value="nginx:1.27"' in html and "<details" in html and " open" not in html
     dep.refresh_from_db()
     assert dep.spec["template"]["spec"]["containers"][0]["image"] != "nginx:1.28"
 
