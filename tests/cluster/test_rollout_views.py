@@ -4,10 +4,14 @@ a 422 toast with the service's words, and pause/resume/restart/rollback reach th
 
 from __future__ import annotations
 
+import random
+from html import unescape
+
 import pytest
 
 from cluster import reconcile, services
 from cluster.models import Cluster, KubeObject
+from cluster.services import objects
 
 pytestmark = pytest.mark.django_db
 
@@ -98,3 +102,20 @@ def test_pause_resume_restart_and_refusals(client, demo) -> None:
     assert "resumed" in client.post(base + "resume/").content.decode()
     assert "restarted" in client.post(base + "restart/").content.decode()
     assert client.post(base + "explode/").status_code == 404
+
+
+def test_stalled_rollout_is_shown_as_such(client, demo) -> None:
+    """A rollout past its progress deadline: the panel says Stalled: ProgressDeadlineExceeded,
+    with kubectl's line and the False condition."""
+    edit(client, cpu_request="64")
+    body = KubeObject.objects.get(cluster=demo, kind="Deployment", name="nginx").body
+    body["spec"]["progressDeadlineSeconds"] = 20
+    objects.object_replace(
+        cluster=demo, kind="Deployment", namespace="default", name="nginx", body=body, actor="t"
+    )
+    demo.refresh_from_db()
+    reconcile.run_to(demo, demo.sim_now + 40, random.Random(1))
+    html = unescape(client.get("/clusters/demo/rollout/default/nginx/").content.decode())
+    assert 'data-state="stalled"' in html and "Stalled: ProgressDeadlineExceeded" in html
+    assert 'deployment "nginx" exceeded its progress deadline' in html
+    assert "Progressing</b>=False" in html and "has timed out progressing." in html
