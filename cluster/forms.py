@@ -209,3 +209,51 @@ class BehaviorForm(forms.Form):
                 self.add_error("params", error)
             data["behavior"] = text
         return data
+
+
+def _int_or_percent(value: str) -> str:
+    value = value.strip()
+    if value and not (value.isdigit() or (value.endswith("%") and value[:-1].isdigit())):
+        raise forms.ValidationError("a whole number or a percentage, e.g. 1 or 25%")
+    return value
+
+
+class DeploymentEditForm(forms.Form):
+    """The rollout panel's "edit deployment": what ``kubectl set image/resources``,
+    ``kubectl scale`` and a strategy patch change. Empty resource fields remove the value."""
+
+    container = forms.CharField(required=False, max_length=63, widget=forms.HiddenInput)
+    image = forms.CharField(max_length=255)
+    cpu_request = forms.CharField(label="CPU request", required=False, max_length=20)
+    cpu_limit = forms.CharField(label="CPU limit", required=False, max_length=20)
+    memory_request = forms.CharField(label="Memory request", required=False, max_length=20)
+    memory_limit = forms.CharField(label="Memory limit", required=False, max_length=20)
+    replicas = forms.IntegerField(min_value=0, max_value=MAX_REPLICAS)
+    strategy = forms.ChoiceField(
+        choices=[("RollingUpdate", "RollingUpdate"), ("Recreate", "Recreate")]
+    )
+    max_surge = forms.CharField(label="maxSurge", required=False, max_length=10)
+    max_unavailable = forms.CharField(label="maxUnavailable", required=False, max_length=10)
+    change_cause = forms.CharField(label="Change cause", required=False, max_length=200)
+
+    def clean_cpu_request(self) -> str:
+        return _quantity(self.cleaned_data["cpu_request"], parse_cpu)
+
+    def clean_cpu_limit(self) -> str:
+        return _quantity(self.cleaned_data["cpu_limit"], parse_cpu)
+
+    def clean_memory_request(self) -> str:
+        return _quantity(self.cleaned_data["memory_request"], parse_memory)
+
+    def clean_memory_limit(self) -> str:
+        return _quantity(self.cleaned_data["memory_limit"], parse_memory)
+
+    def clean_max_surge(self) -> str:
+        return _int_or_percent(self.cleaned_data["max_surge"])
+
+    def clean_max_unavailable(self) -> str:
+        return _int_or_percent(self.cleaned_data["max_unavailable"])
+
+
+class RollbackForm(forms.Form):
+    to_revision = forms.IntegerField(min_value=0, required=False)

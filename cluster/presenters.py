@@ -120,6 +120,19 @@ def deployment_view(body: dict) -> dict:
         "updatedReplicas": status.get("updatedReplicas", 0),
         "availableReplicas": status.get("availableReplicas", 0),
         "image": k8s.container_image(spec.get("template", {})),
+        **_rollout_fields(body),
+    }
+
+
+def _rollout_fields(body: dict) -> dict:
+    """What the diagram shows of a rollout: revision, paused, the Progressing reason."""
+    progressing = k8s.get_condition(body.get("status", {}), "Progressing") or {}
+    return {
+        "revision": (body["metadata"].get("annotations") or {}).get(
+            "deployment.kubernetes.io/revision", ""
+        ),
+        "paused": bool(body.get("spec", {}).get("paused")),
+        "progressing": progressing.get("reason", ""),
     }
 
 
@@ -133,6 +146,8 @@ def replicaset_view(body: dict) -> dict:
         "revision": (body["metadata"].get("annotations") or {}).get(
             "deployment.kubernetes.io/revision", ""
         ),
+        "availableReplicas": status.get("availableReplicas", 0),
+        "image": k8s.container_image(spec.get("template", {})),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from cluster import views
+from cluster import rollout_views, views
 
 app_name = "cluster"
 
@@ -38,6 +38,22 @@ urlpatterns = [
         "clusters/<slug:name>/deployments/<str:namespace>/<str:deployment>/delete/",
         views.deployment_delete,
         name="deployment-delete",
+    ),
+    path("clusters/<slug:name>/rollout/", rollout_views.rollout_panel, name="rollout"),
+    path(
+        "clusters/<slug:name>/rollout/<str:namespace>/<str:deployment>/",
+        rollout_views.rollout_panel,
+        name="rollout-panel",
+    ),
+    path(
+        "clusters/<slug:name>/deployments/<str:namespace>/<str:deployment>/edit/",
+        rollout_views.deployment_edit,
+        name="deployment-edit",
+    ),
+    path(
+        "clusters/<slug:name>/deployments/<str:namespace>/<str:deployment>/rollout/<slug:action>/",
+        rollout_views.deployment_rollout_action,
+        name="deployment-rollout",
     ),
     path("clusters/<slug:name>/nodes/", views.node_add, name="node-add"),
     path(

@@ -39,6 +39,7 @@ from cluster.services.workloads import (
     check_pod_budget,
     deployment_apply_defaults,
     deployment_submit,
+    deployment_validate,
     validate_replicas,
 )
 
@@ -332,6 +333,7 @@ def _admit_update(cluster: Cluster, obj: KubeObject, merged: dict) -> None:
     if kind == "Deployment":
         deployment_apply_defaults(merged)
         replicas = validate_replicas(merged["spec"]["replicas"])
+        deployment_validate(merged)
         _check_selector(merged)
         check_pod_budget(cluster, adding=replicas - int(obj.spec.get("replicas", 1)))
     elif kind == "ReplicaSet":

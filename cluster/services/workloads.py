@@ -28,7 +28,15 @@ def deployment_apply_defaults(body: dict) -> None:
         ru.setdefault("maxSurge", "25%")
     spec.setdefault("revisionHistoryLimit", 10)
     spec.setdefault("progressDeadlineSeconds", 600)
-    template_spec = spec.setdefault("template", {}).setdefault("spec", {})
+    template = spec.setdefault("template", {})
+    if (
+        isinstance(template.get("metadata"), dict)
+        and template["metadata"].get("creationTimestamp", "") is None
+    ):
+        # Go clients send a template's zero creationTimestamp as null (kubectl rollout undo
+        # does); the apiserver decodes it to nothing, so the template still matches its RS.
+        template["metadata"].pop("creationTimestamp")
+    template_spec = template.setdefault("spec", {})
     template_spec.setdefault("restartPolicy", "Always")
     template_spec.setdefault("terminationGracePeriodSeconds", 30)
     template_spec.setdefault("dnsPolicy", "ClusterFirst")
@@ -38,6 +46,135 @@ def deployment_apply_defaults(body: dict) -> None:
         for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
             if isinstance(container.get(probe), dict):
                 probe_apply_defaults(container[probe])
+
+
+PERCENT_FORMAT = (
+    "a valid percent string must be a numeric string followed by an ending '%' "
+    "(e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')"
+)
+RECREATE_WITH_ROLLING = "Forbidden: may not be specified when strategy `type` is 'Recreate'"
+BOTH_ZERO = "Invalid value: 0: may not be 0 when `maxSurge` is 0"
+DEADLINE_VS_MIN_READY = "must be greater than minReadySeconds"
+
+
+def _int_or_percent_errors(field: str, value: object, *, cap_100: bool) -> list[dict]:
+    """ValidatePositiveIntOrPercent (+ IsNotMoreThan100Percent for maxUnavailable)."""
+    shown = f'"{value}"' if isinstance(value, str) else str(value)
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        return [
+            {"field": field, "message": f"Invalid value: {shown}: must be an integer or percentage"}
+        ]
+    if isinstance(value, int):
+        if value < 0:
+            return [
+                {
+                    "field": field,
+                    "message": f"Invalid value: {value}: must be greater than or equal to 0",
+                }
+            ]
+        return []
+    text = value
+    if not text.endswith("%") or not text[:-1].isdigit():
+        return [{"field": field, "message": f"Invalid value: {shown}: {PERCENT_FORMAT}"}]
+    if cap_100 and int(text[:-1]) > 100:
+        return [
+            {"field": field, "message": f"Invalid value: {shown}: must not be greater than 100%"}
+        ]
+    return []
+
+
+def _is_zero(value: object) -> bool:
+    return value in (0, "0%") or (
+        isinstance(value, str)
+        and value.endswith("%")
+        and value[:-1].isdigit()
+        and int(value[:-1]) == 0
+    )
+
+
+def deployment_spec_errors(spec: dict) -> list[dict]:
+    """ValidateDeploymentSpec's strategy and timing checks, as the apiserver words them."""
+    causes: list[dict] = []
+    strategy = spec.get("strategy") or {}
+    kind = strategy.get("type")
+    ru = strategy.get("rollingUpdate")
+    if kind not in ("RollingUpdate", "Recreate"):
+        causes.append(
+            {
+                "field": "spec.strategy.type",
+                "message": f'Unsupported value: "{kind}": supported values: '
+                '"Recreate", "RollingUpdate"',
+            }
+        )
+    elif kind == "Recreate" and ru is not None:
+        causes.append({"field": "spec.strategy.rollingUpdate", "message": RECREATE_WITH_ROLLING})
+    elif kind == "RollingUpdate" and isinstance(ru, dict):
+        surge = ru.get("maxSurge", "25%")
+        unavailable = ru.get("maxUnavailable", "25%")
+        surge_errors = _int_or_percent_errors(
+            "spec.strategy.rollingUpdate.maxSurge", surge, cap_100=False
+        )
+        unavailable_errors = _int_or_percent_errors(
+            "spec.strategy.rollingUpdate.maxUnavailable", unavailable, cap_100=True
+        )
+        causes += surge_errors + unavailable_errors
+        if (
+            not surge_errors
+            and not unavailable_errors
+            and _is_zero(surge)
+            and _is_zero(unavailable)
+        ):
+            causes.append(
+                {"field": "spec.strategy.rollingUpdate.maxUnavailable", "message": BOTH_ZERO}
+            )
+    for field in ("minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds"):
+        value = spec.get(field)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            causes.append(
+                {
+                    "field": f"spec.{field}",
+                    "message": f"Invalid value: {value!r}: must be an integer",
+                }
+            )
+        elif value < 0:
+            causes.append(
+                {
+                    "field": f"spec.{field}",
+                    "message": f"Invalid value: {value}: must be greater than or equal to 0",
+                }
+            )
+    deadline, min_ready = spec.get("progressDeadlineSeconds"), spec.get("minReadySeconds", 0)
+    if (
+        isinstance(deadline, int)
+        and isinstance(min_ready, int)
+        and not causes
+        and deadline <= min_ready
+    ):
+        causes.append(
+            {
+                "field": "spec.progressDeadlineSeconds",
+                "message": f"Invalid value: {deadline}: {DEADLINE_VS_MIN_READY}",
+            }
+        )
+    if not isinstance(spec.get("paused", False), bool):
+        causes.append({"field": "spec.paused", "message": "Invalid value: must be a boolean"})
+    return causes
+
+
+def deployment_validate(body: dict) -> None:
+    """Raise Invalid, in the apiserver's words, for a bad strategy or timing field."""
+    causes = deployment_spec_errors(body.get("spec") or {})
+    if causes:
+        detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+        name = (body.get("metadata") or {}).get("name", "")
+        raise Invalid(
+            f'Deployment.apps "{name}" is invalid: {detail}',
+            causes=causes,
+            kind="Deployment",
+            name=name,
+        )
 
 
 def validate_replicas(replicas: object) -> int:
@@ -128,6 +265,7 @@ def deployment_submit(*, cluster: Cluster, body: dict, actor: str) -> KubeObject
     deployment_apply_defaults(body)
     spec = body["spec"]
     validate_replicas(spec["replicas"])
+    deployment_validate(body)
     selector = spec.get("selector")
     labels = spec["template"].get("metadata", {}).get("labels") or {}
     if not selector or not k8s.selector_matches(selector, labels):

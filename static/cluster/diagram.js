@@ -11,6 +11,7 @@
 // Sections: helpers · Store · Diagram · Selection · Deployments · Timeline · Clock · Animator ·
 //           Live connection · Toasts · boot.
 
+import { decoratePod, renderReplicaSets, watchRolloutPanel } from "./rollout.js";
 const app = document.getElementById("app");
 const CFG = app.dataset;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -522,6 +523,7 @@ class Diagram {
       el.children[2].replaceChildren(...words.flatMap((w, i) => (i ? [document.createElement("wbr"), w] : [w])));
     }
     el.style.setProperty("--owner-hue", hue(workloadOf(pod)));
+    decoratePod(el, pod, this.store);
     el.title = `${pod.namespace}/${pod.name}\n${pod.status}, ${pod.ready} ready${pod.restarts ? `, ${pod.restarts} restarts` : ""}\nimage ${pod.image}${pod.nodeName ? `\non ${pod.nodeName}` : ""}`;
     el.setAttribute("aria-label", `Pod ${pod.name}: ${pod.status}, ${pod.ready} ready`);
 
@@ -886,7 +888,7 @@ class Deployments {
     p.ready.classList.toggle("is-degraded", d.readyReplicas < d.replicas);
     const sets = this.store.all("ReplicaSet")
       .filter((rs) => rs.owner?.name === d.name && rs.namespace === d.namespace && (rs.replicas > 0 || rs.readyReplicas > 0));
-    setText(p.sets, sets.map((rs) => `replicaset ${rs.name} · rev ${rs.revision || "?"} · ${rs.readyReplicas}/${rs.replicas}`).join("\n") || "no replicaset yet");
+    renderReplicaSets(p.sets, sets);
     if (document.activeElement !== p.input && !p.input.dataset.dirty) p.input.value = d.replicas;
   }
 
@@ -1410,6 +1412,7 @@ class Dashboard {
     if (animate && el) this.diagram.flash(el);
     if (view.kind === "Deployment" || view.kind === "ReplicaSet") this.deployments.renderAll();
     this.selection.onChange(view);
+    document.dispatchEvent(new CustomEvent("k8sviz:delta", { detail: view }));
   }
 
   setUpToggle() {
@@ -1426,6 +1429,7 @@ class Dashboard {
 
 const dashboard = new Dashboard(JSON.parse(document.getElementById("snapshot").textContent));
 setUpToasts();
+watchRolloutPanel();
 if (CFG.live === "true") {
   new Live(CFG.wsPath, { onMessage: (m) => dashboard.onMessage(m), rv: () => dashboard.rv }).connect();
 }
