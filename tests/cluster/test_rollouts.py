@@ -332,3 +332,46 @@ def test_edit_form_validation(demo: Cluster) -> None:
         cluster=demo, namespace="default", name="nginx", strategy_type="Recreate"
     )
     assert d.spec["strategy"] == {"type": "Recreate"}
+
+
+def test_broken_image_stalls_in_image_pull_back_off_then_rollback(demo: Cluster, rng) -> None:
+    """The issue's story: an image the registry does not have. The new pods go ErrImagePull ->
+    ImagePullBackOff while the old ones keep serving (never fewer than replicas - maxUnavailable
+    available), the Deployment reaches ProgressDeadlineExceeded, and a rollback brings every pod
+    back to the old image with no pull failures left."""
+    d = dep(demo)
+    d.body["spec"]["progressDeadlineSeconds"] = 60
+    objects.object_replace(
+        cluster=demo,
+        kind="Deployment",
+        namespace="default",
+        name="nginx",
+        body=d.body,
+        actor="user",
+    )
+    rollouts.deployment_update(
+        cluster=demo, namespace="default", name="nginx", image="nginx:does-not-exist"
+    )
+    seen: set[str] = set()
+
+    def check() -> None:
+        assert int(dep(demo).status.get("availableReplicas", 0)) >= 3
+        for p in active_pods(demo):
+            if p.body["spec"]["containers"][0]["image"] == "nginx:does-not-exist":
+                seen.add(k8s.pod_printed_status(p.body))
+
+    run(demo, 90, rng, check)
+    assert {"ErrImagePull", "ImagePullBackOff"} <= seen, seen
+    cond = k8s.get_condition(dep(demo).status, "Progressing")
+    assert (cond["status"], cond["reason"]) == ("False", TIMED_OUT)
+    assert any(m.startswith('Failed to pull image "nginx:does-not-exist"') for m in events(demo))
+    assert deployment_rollout(cluster=demo, namespace="default", name="nginx").state == "stalled"
+
+    rollouts.deployment_rollback(cluster=demo, namespace="default", name="nginx")
+    run(demo, 60, rng)
+    view = deployment_rollout(cluster=demo, namespace="default", name="nginx")
+    assert view.state == "complete", view.summary
+    pods = active_pods(demo)
+    assert len(pods) == 4
+    assert {p.body["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.26"}
+    assert {k8s.pod_printed_status(p.body) for p in pods} == {"Running"}
