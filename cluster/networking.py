@@ -115,9 +115,11 @@ def allocate_pod_ip(*, node_cidr: str, used: Iterable[str], last: str | None = N
 
 
 def _band_offset(size: int, *, low: int, high: int, step: int) -> int:
-    """KEP-3070/3668: the lower ``min(max(low, size/step), high)`` values of a range are
-    preferred for static requests; dynamic allocation draws from above them first."""
-    if size < low:
+    """KEP-3070/3668 (ipallocator's ``calculateRangeOffset``): the lower
+    ``min(max(low, size/step), high)`` values of a range of ``size`` (the whole CIDR, network
+    and broadcast included) are kept for static requests; dynamic allocation draws from above
+    them first. A range of ``low`` or fewer values has no static band."""
+    if size <= low:
         return 0
     return min(max(low, size // step), high)
 
@@ -157,7 +159,8 @@ def allocate_cluster_ip(*, service_cidr: str, used: Iterable[str], rng: random.R
     (kept for static requests such as the DNS Service's .10)."""
     _, base, size = _service_range(service_cidr)
     taken = {int(ipaddress.ip_address(u)) - int(base) for u in used}
-    offset = _band_offset(size, low=16, high=256, step=16)
+    full = ipaddress.ip_network(service_cidr).num_addresses
+    offset = _band_offset(full, low=16, high=256, step=16)
     for low, high in ((offset, size), (0, offset)):
         index = _random_free(low, high, taken, rng)
         if index is not None:
@@ -295,16 +298,23 @@ def iptables_probabilities(n: int) -> tuple[float, ...]:
     return tuple(float(f"{1.0 / (n - i):.10f}") for i in range(n - 1))
 
 
+def _xt_statistic_threshold(probability: float) -> int:
+    """How the probability reaches the kernel: iptables' libxt_statistic stores
+    ``lround(p x 2^31)`` and xt_statistic matches when a random 31-bit number is below it."""
+    return int(probability * 2**31 + 0.5)
+
+
 def pick_iptables(endpoints: Sequence[Endpoint], rng: random.Random) -> Pick:
     """Walk the KUBE-SVC chain as netfilter does: each rule draws its own random number and
     jumps to its endpoint's KUBE-SEP chain if the draw is under its probability; the last rule
-    always jumps. The product of the misses makes every endpoint equally likely (1/n)."""
+    always jumps. The product of the misses makes every endpoint equally likely (1/n).
+    Endpoints are taken in the order given (kube-proxy writes them in its sorted order)."""
     usable, why = usable_endpoints(endpoints)
     if not usable:
         return Pick(None, why)
     probabilities = iptables_probabilities(len(usable))
     for i, probability in enumerate(probabilities):
-        if rng.random() < probability:
+        if rng.getrandbits(31) < _xt_statistic_threshold(probability):
             return Pick(
                 usable[i],
                 f"{why}; iptables rule {i + 1} of {len(usable)} matched "
