@@ -576,6 +576,14 @@ def _tolerances(spec: HpaSpec, tolerance: float) -> tuple[float, float]:
     return (tolerance if up is None else up), (tolerance if down is None else down)
 
 
+def _first_sight(history: HpaHistory, current: int, now: float) -> HpaHistory:
+    """``recordInitialRecommendation``: an HPA seen for the first time remembers the current
+    count, so a new HPA over an idle target still waits out the scale-down window."""
+    if history.recommendations:
+        return history
+    return replace(history, recommendations=(Recommendation(now, current),))
+
+
 def _pick_proposal(
     proposals: tuple[MetricProposal, ...],
 ) -> tuple[MetricProposal | None, list[MetricProposal]]:
@@ -605,7 +613,8 @@ def hpa_decide(
     """One ``reconcileAutoscaler`` pass for a target whose ``spec.replicas`` is
     ``current_replicas``: conditions, the desired count, the events, and the new history.
 
-    Order as in horizontal.go: a target scaled to 0 disables the HPA (``ScalingDisabled``); a
+    An empty ``history`` means the controller has never seen this HPA. Order as in
+    horizontal.go: a target scaled to 0 disables the HPA (``ScalingDisabled``); a
     count above max or below min is brought into range without looking at metrics; otherwise
     every metric proposes a count (the largest wins; if all fail, or some fail and the rest
     would scale down, nothing happens), then stabilisation, then rate limits and min/max.
@@ -654,6 +663,7 @@ def hpa_decide(
         "SucceededGetScale",
         "the HPA controller was able to get the target's current scale",
     )
+    history = _first_sight(history, current_replicas, now)
     if current_replicas == 0 and spec.min_replicas != 0:
         conditions["ScalingActive"] = Condition(
             "ScalingActive", "False", "ScalingDisabled", MSG_SCALING_DISABLED

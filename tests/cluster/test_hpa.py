@@ -384,3 +384,20 @@ def test_largest_metric_wins_and_partial_failure_blocks_scale_down():
     ps = [PodSample(f"p{i}", {"cpu": 1000, "memory": 100}, {"memory": 5}) for i in range(2)]
     d = hpa_decide(spec=spec, current_replicas=2, pods=ps, history=HpaHistory(), now=NOW)
     assert not d.rescale
+
+
+@pytest.mark.parametrize("behavior", [None, B], ids=["legacy", "behavior"])
+def test_new_hpa_over_idle_target_waits_the_window(behavior):
+    """recordInitialRecommendation: the first sync remembers the current count, so an HPA
+    created over an idle Deployment of 4 first scales it down 300 s later, not at once."""
+    spec = HpaSpec(max_replicas=10, metrics=(CPU50,), behavior=behavior)
+    history, sizes = HpaHistory(), []
+    for t in range(0, 330, 15):
+        d = hpa_decide(
+            spec=spec, current_replicas=4, pods=pods(0, 0, 0, 0), history=history, now=NOW + t
+        )
+        history = d.history
+        sizes.append(d.desired_replicas)
+    first_scale = 15 * sizes.index(1)
+    # horizontal.go keeps a sample exactly at the cutoff on the legacy path only.
+    assert first_scale == (315 if behavior is None else 300)
