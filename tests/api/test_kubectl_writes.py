@@ -164,11 +164,17 @@ def test_label_annotate_patch_replace(kubectl, cluster, tmp_path: Path) -> None:
     )
     assert bad.returncode == 1 and "The request is invalid" in bad.stderr
 
-    current = yaml.safe_load(ok(kubectl("get", "deploy", "nginx", "-o", "yaml")))
-    current["spec"]["replicas"] = 7
+    # get, edit, replace: the Deployment controller may write the object in between (the
+    # patches above start its work), so, as a client does, a Conflict means get and edit again.
     path = tmp_path / "nginx.yaml"
-    path.write_text(yaml.safe_dump(current))
-    assert ok(kubectl("replace", "-f", str(path))) == "deployment.apps/nginx replaced"
+    for _attempt in range(5):
+        current = yaml.safe_load(ok(kubectl("get", "deploy", "nginx", "-o", "yaml")))
+        current["spec"]["replicas"] = 7
+        path.write_text(yaml.safe_dump(current))
+        replaced = kubectl("replace", "-f", str(path))
+        if "Error from server (Conflict)" not in replaced.stderr:
+            break
+    assert ok(replaced) == "deployment.apps/nginx replaced"
     stale = kubectl("replace", "-f", str(path))  # the resourceVersion in the file is old now
     assert stale.returncode == 1
     assert "Error from server (Conflict)" in stale.stderr
