@@ -30,46 +30,44 @@ DESCRIBE_KINDS = {
     "deployment": "Deployment",
     "replicaset": "ReplicaSet",
 }
-#: action in the URL -> (service name, toast text)
-NODE_ACTIONS = {
-    "power-off": ("node_power_off", "{node} powered off"),
-    "power-on": ("node_power_on", "{node} powered on"),
-    "cordon": ("node_cordon", "{node} cordoned"),
-    "uncordon": ("node_uncordon", "{node} uncordoned"),
-    "remove": ("node_remove", "{node} removed"),
-}
-#: The node failure modes (docs/nodes.md): action in the URL -> (service call, toast text).
-NODE_FAILURE_ACTIONS = {
+#: action in the URL -> (service name, extra keyword arguments, toast text). The failure modes
+#: are described in docs/nodes.md.
+NODE_ACTIONS: dict[str, tuple[str, dict, str]] = {
+    "power-off": ("node_power_off", {}, "{node} powered off"),
+    "power-on": ("node_power_on", {}, "{node} powered on"),
+    "cordon": ("node_cordon", {}, "{node} cordoned"),
+    "uncordon": ("node_uncordon", {}, "{node} uncordoned"),
+    "remove": ("node_remove", {}, "{node} removed"),
     "kubelet-stop": (
-        lambda c, n: services.node_kubelet_stop(cluster=c, name=n),
+        "node_kubelet_stop",
+        {},
         "kubelet on {node} stopped: its pods keep running, but nothing renews its Lease",
     ),
-    "kubelet-start": (
-        lambda c, n: services.node_kubelet_start(cluster=c, name=n),
-        "kubelet on {node} started",
-    ),
+    "kubelet-start": ("node_kubelet_start", {}, "kubelet on {node} started"),
     "partition": (
-        lambda c, n: services.node_partition(cluster=c, name=n),
+        "node_partition",
+        {},
         "{node} cut off from the control plane: its containers keep running",
     ),
-    "heal": (
-        lambda c, n: services.node_heal(cluster=c, name=n),
-        "{node} reconnected: its kubelet re-posts its status",
-    ),
+    "heal": ("node_heal", {}, "{node} reconnected: its kubelet re-posts its status"),
     "memory-pressure-on": (
-        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="memory", on=True),
+        "node_pressure_set",
+        {"kind": "memory", "on": True},
         "{node} is low on memory: the kubelet reports MemoryPressure and evicts",
     ),
     "memory-pressure-off": (
-        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="memory", on=False),
+        "node_pressure_set",
+        {"kind": "memory", "on": False},
         "{node} has enough memory again (the condition is held for the transition period)",
     ),
     "disk-pressure-on": (
-        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="disk", on=True),
+        "node_pressure_set",
+        {"kind": "disk", "on": True},
         "{node} is low on disk: the kubelet reports DiskPressure and evicts",
     ),
     "disk-pressure-off": (
-        lambda c, n: services.node_pressure_set(cluster=c, name=n, kind="disk", on=False),
+        "node_pressure_set",
+        {"kind": "disk", "on": False},
         "{node} has enough disk again (the condition is held for the transition period)",
     ),
 }
@@ -414,14 +412,10 @@ def node_add(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 def node_action(request: HttpRequest, cluster: Cluster, node: str, action: str) -> HttpResponse:
     if action == "drain":
         return _node_drain(request, cluster, node)
-    if action in NODE_FAILURE_ACTIONS:
-        call, done = NODE_FAILURE_ACTIONS[action]
-        call(cluster, node)
-        return toast(request, done.format(node=node))
     if action not in NODE_ACTIONS:
         return toast(request, f'unknown node action "{action}"', error=True, status=404)
-    service_name, done = NODE_ACTIONS[action]
-    getattr(services, service_name)(cluster=cluster, name=node)
+    service_name, kwargs, done = NODE_ACTIONS[action]
+    getattr(services, service_name)(cluster=cluster, name=node, **kwargs)
     return toast(request, done.format(node=node))
 
 
