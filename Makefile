@@ -12,13 +12,16 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 PYTEST_ARGS ?=
+# BROWSER=0 skips the Chromium pass (CI's PostgreSQL run: the browser tests do not depend on
+# the database and run in its SQLite run).
+BROWSER ?= 1
 
 .PHONY: help install deps migrate run test test-fast clean distclean
 
 help:
 	@echo "make run      install, migrate, then start Redis (embedded), daphne, Celery worker + beat"
 	@echo "              on http://$(HOST):$(PORT)/  (HOST=, PORT= to change; Ctrl-C stops all)"
-	@echo "make test     install, then the suite: non-browser tests, then browser tests"
+	@echo "make test     install, then the suite: non-browser tests, then browser tests (BROWSER=0: no Chromium)"
 	@echo "make install  create .venv (Python 3.12), install requirements, migrate"
 	@echo "make clean    remove caches and test artifacts; make distclean also removes .venv and var/"
 
@@ -67,8 +70,12 @@ test: deps
 	@echo "==> [1/2] pytest -m 'not browser' $(PYTEST_ARGS)"
 	@set +e; \
 	$(PY) -m pytest -m "not browser" $(PYTEST_ARGS); main=$$?; \
-	echo "==> [2/2] pytest -m browser $(PYTEST_ARGS)"; \
-	$(PY) -m pytest -m browser $(PYTEST_ARGS); browser=$$?; \
+	if [ "$(BROWSER)" = "0" ]; then \
+	  echo "==> [2/2] browser tests skipped (BROWSER=0)"; browser=0; \
+	else \
+	  echo "==> [2/2] pytest -m browser $(PYTEST_ARGS)"; \
+	  $(PY) -m pytest -m browser $(PYTEST_ARGS); browser=$$?; \
+	fi; \
 	if [ $$browser -eq 5 ]; then \
 	  echo "!!!!!!!! NO BROWSER TESTS WERE COLLECTED (pytest exit 5): nothing ran in Chromium !!!!!!!!"; \
 	  browser=0; \

@@ -3,17 +3,24 @@
 Services queue deltas while their transaction runs; the queue is flushed to the cluster's group
 once the outermost transaction commits (nothing is sent for a write that rolls back). Deltas
 carry the resourceVersion so each consumer can forward them in order (see consumers.py).
+
+Follow mode (docs/classroom.md): a teacher's dashboard reports what it selects; the consumer
+relays it here to every dashboard of the cluster, and read-only followers mirror it. The last
+one is kept in Redis for students who connect later.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 import threading
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.db import connection, transaction
 
 from cluster import timings
@@ -50,6 +57,7 @@ def clock_message(cluster: Any, *, backlog: dict | None = None) -> dict:
         "timings": cluster.timings,
         "timingsKey": timings.signature(cluster.profile, cluster.timings),
         "components": cluster.components,
+        "proxyMode": getattr(cluster, "proxy_mode", "iptables"),
     }
     if backlog is not None:
         message["backlog"] = backlog
@@ -84,6 +92,108 @@ def queue_delta(cluster_id: int, message: dict) -> None:
 
 def send_clock(cluster: Any, *, backlog: dict | None = None) -> None:
     transaction.on_commit(lambda: _send(cluster.pk, [clock_message(cluster, backlog=backlog)]))
+
+
+def traffic_message(data: dict) -> dict:
+    """One traffic sample (``services.traffic``): per Service its requests, errors by reason,
+    p50/p95 and the split per node and pod; per pod its rps and mean latency."""
+    return {"type": "traffic", **data}
+
+
+def send_traffic(cluster_id: int, data: dict) -> None:
+    """Send a traffic sample once the current transaction commits."""
+    message = traffic_message(data)
+    transaction.on_commit(lambda: _send(cluster_id, [message]))
+
+
+def send_notice(cluster_id: int, text: str, *, error: bool = False) -> None:
+    """A line every open dashboard of the cluster shows as a toast (e.g. "settled after 42 s"),
+    sent once the current transaction commits."""
+    message = {"type": "notice", "text": text, "error": error}
+    transaction.on_commit(lambda: _send(cluster_id, [message]))
+
+
+FOLLOW_KINDS = ("Node", "Pod")
+FOLLOW_TTL = 6 * 3600  # seconds a teacher's last selection is remembered for late joiners
+
+
+FOLLOW_PANEL = re.compile(r"^[a-z][a-z-]{0,39}$")
+
+
+def follow_message(content: dict) -> dict | None:
+    """The teacher's view state a follower mirrors, validated: ``{"type": "follow",
+    "selected": {kind, namespace, name}}`` (a node or pod), ``{"type": "follow", "panel":
+    id}`` (the side panel in view) or ``{"type": "follow", "zoom": 0.5-2}`` (the diagram's
+    zoom); None when the content is not one."""
+    panel = content.get("panel")
+    if isinstance(panel, str) and FOLLOW_PANEL.match(panel):
+        return {"type": "follow", "panel": panel}
+    zoom = content.get("zoom")
+    if isinstance(zoom, (int, float)) and not isinstance(zoom, bool) and 0.5 <= zoom <= 2:
+        return {"type": "follow", "zoom": round(float(zoom), 1)}
+    selected = content.get("selected")
+    if not isinstance(selected, dict):
+        return None
+    kind, name = selected.get("kind"), selected.get("name")
+    namespace = selected.get("namespace") or ""
+    well_formed = (
+        kind in FOLLOW_KINDS
+        and isinstance(name, str)
+        and isinstance(namespace, str)
+        and 0 < len(name) <= 253
+        and len(namespace) <= 63
+    )
+    if not well_formed:
+        return None
+    return {"type": "follow", "selected": {"kind": kind, "namespace": namespace, "name": name}}
+
+
+def _redis() -> Any:
+    import redis  # noqa: PLC0415 - only the follow state needs a plain client
+
+    return redis.Redis.from_url(settings.REDIS_URL)
+
+
+FOLLOW_STATE = ("selected", "panel", "zoom")
+
+
+def _follow_key(cluster_id: int, message: dict) -> str:
+    kind = next((k for k in FOLLOW_STATE if k in message), "selected")
+    return f"k8sviz:follow:{cluster_id}:{kind}"
+
+
+def follow_remember(cluster_id: int, message: dict) -> None:
+    """Keep the teacher's last selection and panel so a student who connects later starts
+    there."""
+    try:
+        _redis().set(_follow_key(cluster_id, message), json.dumps(message), ex=FOLLOW_TTL)
+    except Exception:  # a lost follow state only means a late joiner starts unselected
+        logger.warning("cluster %s: could not store the follow state", cluster_id)
+
+
+def follow_last(cluster_id: int) -> list[dict]:
+    """The remembered follow messages (selection, panel), oldest kind first."""
+    try:
+        client = _redis()
+        raws = [client.get(f"k8sviz:follow:{cluster_id}:{kind}") for kind in FOLLOW_STATE]
+    except Exception:
+        return []
+    return [json.loads(raw) for raw in raws if raw]
+
+
+async def follow_send(cluster_id: int, message: dict) -> None:
+    """Send a follow message to every dashboard of the cluster (from the consumer's loop)."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(
+            group_name(cluster_id), {"type": "cluster.messages", "messages": [message]}
+        )
+
+
+def send_follow_cluster(cluster_id: int, cluster_name: str) -> None:
+    """The class now follows another cluster: followers on this one move there."""
+    message = {"type": "follow", "cluster": cluster_name}
+    transaction.on_commit(lambda: _send(cluster_id, [message]))
 
 
 def _send(cluster_id: int, messages: list[dict]) -> None:

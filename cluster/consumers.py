@@ -6,6 +6,9 @@ duplicate delta is dropped, and a gap (two writers' broadcasts can cross in Redi
 the change log, which already holds every committed entry. A client that reconnects sends
 ``{"type": "resume", "rv": N}`` and gets the missed deltas, or a fresh snapshot if the change log
 was compacted past N.
+
+Only an actor who may see the cluster (``cluster.access``: the scope's user and session, from
+Channels' auth middleware) gets in; anybody else is closed with 4404, as if it did not exist.
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from cluster import broadcast, selectors
+from cluster import access, broadcast, selectors
 from cluster.models import Cluster
 
 
 @database_sync_to_async
-def _load_cluster(name: str) -> Cluster | None:
-    return Cluster.objects.filter(name=name).first()
+def _load_cluster(name: str, user: object, session: object) -> tuple[Cluster | None, bool]:
+    """The cluster if the scope's actor may see it, and whether they may change it (lead)."""
+    cluster = Cluster.objects.filter(name=name).first()
+    if cluster is None:
+        return None, False
+    actor = access.actor_of(user, session)
+    facts = access.facts_of(cluster)
+    open_mode = access.open_access()
+    if not access.can_view(actor, facts, open_mode=open_mode):
+        return None, False
+    return cluster, access.can_act(actor, facts, open_mode=open_mode)
+
+
+_follow_last = database_sync_to_async(broadcast.follow_last)
+_follow_remember = database_sync_to_async(broadcast.follow_remember)
 
 
 @database_sync_to_async
@@ -35,9 +51,14 @@ def _changes_since(cluster_id: int, rv: int) -> list[dict] | None:
 class ClusterConsumer(AsyncJsonWebsocketConsumer):
     cluster: Cluster | None = None
     last_rv: int = 0
+    leads: bool = False  # may change the cluster: its selections are followed
 
     async def connect(self) -> None:
-        self.cluster = await _load_cluster(self.scope["url_route"]["kwargs"]["name"])
+        self.cluster, self.leads = await _load_cluster(
+            self.scope["url_route"]["kwargs"]["name"],
+            self.scope.get("user"),
+            self.scope.get("session"),
+        )
         if self.cluster is None:
             await self.close(code=4404)
             return
@@ -45,12 +66,22 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._send_snapshot()
+        if not self.leads:
+            for message in await _follow_last(self.cluster.pk):
+                await self.send_json(message)
 
     async def disconnect(self, code: int) -> None:
         if self.cluster is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive_json(self, content: dict, **kwargs: object) -> None:
+        if content.get("type") == "follow" and self.cluster is not None:
+            # Only who may change the cluster leads; anybody else's report is dropped.
+            message = broadcast.follow_message(content) if self.leads else None
+            if message is not None:
+                await _follow_remember(self.cluster.pk, message)
+                await broadcast.follow_send(self.cluster.pk, message)
+            return
         if content.get("type") == "resume" and self.cluster is not None:
             try:
                 rv = int(content.get("rv", 0))

@@ -21,6 +21,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cluster.scheduling.quantity import QuantityError, parse_cpu
+
 BEHAVIOR_ANNOTATION = "k8sviz.io/behavior"
 INF = math.inf
 
@@ -29,7 +31,7 @@ INF = math.inf
 BEHAVIOR_HELP = (
     "expected clauses separated by ';': healthy | crash [after=30s] [exit=1] | "
     "liveness-fail [after=60s] | readiness-fail [after=30s] [for=20s] | never-ready | "
-    "memory-leak rate=20Mi/s | slow-start 30s"
+    "memory-leak rate=20Mi/s | slow-start 30s | cpu 300m"
 )
 MODES = (
     "healthy",
@@ -39,6 +41,7 @@ MODES = (
     "never-ready",
     "memory-leak",
     "slow-start",
+    "cpu",
 )
 _ARGS = {
     "healthy": (),
@@ -48,6 +51,7 @@ _ARGS = {
     "never-ready": (),
     "memory-leak": ("rate",),
     "slow-start": ("after",),
+    "cpu": ("burn",),
 }
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(ms|s|m|h)?$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -62,6 +66,8 @@ _MEM_UNITS = {
     "Gi": 2**30,
 }
 MAX_SECONDS = 86400.0
+#: The largest constant CPU burn a behaviour may ask for (64 cores): beyond any simulated node.
+MAX_CPU_BURN_MILLIS = 64_000
 
 
 class BehaviorError(ValueError):
@@ -81,6 +87,7 @@ class Behavior:
     never_ready: bool = False
     leak_rate: float = 0.0  # bytes per second
     slow_start: float = 0.0  # seconds from the container's start until it answers
+    cpu_burn: int = 0  # millicores the application burns on top of its load (capped by its limit)
 
 
 def parse_duration(text: str, *, what: str) -> float:
@@ -100,6 +107,19 @@ def parse_rate(text: str) -> float:
     value = float(match.group(1)) * _MEM_UNITS[match.group(2)]
     if value <= 0:
         raise BehaviorError("rate: must be greater than 0")
+    return value
+
+
+def parse_cpu_burn(text: str) -> int:
+    """A CPU quantity as in ``resources.requests.cpu`` (``300m``, ``0.5``, ``2``), in millicores."""
+    try:
+        value = parse_cpu(text.strip())
+    except QuantityError:
+        raise BehaviorError(f'cpu: "{text}" is not a CPU quantity (e.g. 300m, 0.5, 2)') from None
+    if value <= 0:
+        raise BehaviorError("cpu: must be greater than 0")
+    if value > MAX_CPU_BURN_MILLIS:
+        raise BehaviorError("cpu: must be at most 64 (cores)")
     return value
 
 
@@ -162,6 +182,10 @@ def parse_behavior(text: str | None) -> Behavior:
             if "after" not in args:
                 raise BehaviorError('"slow-start" needs a duration, e.g. slow-start 30s')
             fields["slow_start"] = parse_duration(args["after"], what="slow-start")
+        elif mode == "cpu":
+            if "burn" not in args:
+                raise BehaviorError('"cpu" needs a CPU quantity, e.g. cpu 300m')
+            fields["cpu_burn"] = parse_cpu_burn(args["burn"])
     return Behavior(**fields)
 
 
@@ -411,3 +435,13 @@ def oom_instant(*, since: float, rate: float, limit: float | None, baseline: flo
     if not limit or rate <= 0:
         return INF
     return since + max(0.0, (limit - baseline) / rate)
+
+
+def behavior_with(text: str | None, mode: str, clause: str) -> str:
+    """``text`` with its ``mode`` clause replaced by ``clause`` (an empty clause removes it),
+    the other clauses kept in order: how the dashboard's CPU burn control edits a behaviour."""
+    kept = [c.strip() for c in (text or "").split(";") if c.split() and c.split()[0] != mode]
+    kept = [c for c in kept if c != "healthy"]
+    if clause:
+        kept.append(clause)
+    return "; ".join(kept)

@@ -16,6 +16,16 @@ from cluster.scheduling.quantity import QuantityError, parse_cpu, parse_memory
 
 MAX_REPLICAS = 500
 SPEED_CHOICES = [(f"{speed:g}", f"{speed:g}x") for speed in timings.SPEEDS]
+
+
+def speed_choices(current: str) -> list[tuple[str, str]]:
+    """The speed menu, showing the cluster's speed even when it was set (through the API or
+    a lesson) to a value the menu does not offer, instead of a blank select."""
+    if any(value == current for value, _ in SPEED_CHOICES):
+        return SPEED_CHOICES
+    return sorted([*SPEED_CHOICES, (current, f"{current}x")], key=lambda c: float(c[0]))
+
+
 PROFILE_CHOICES = [
     ("classroom", "Classroom"),
     ("kubernetes", "Kubernetes"),
@@ -118,6 +128,25 @@ class NodeAddForm(forms.Form):
 
 def _to_bool(value: str) -> bool:
     return value == "true"
+
+
+class ClusterCreateForm(forms.Form):
+    """The dashboard's "New cluster": a demo cluster under a new name, optionally dual-stack."""
+
+    name = forms.CharField(max_length=63, label="Name")
+    dual_stack = forms.BooleanField(required=False, label="Dual-stack (IPv4 + IPv6)")
+    lesson = forms.ChoiceField(required=False, label="Start from")
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        from cluster.lesson import lesson_files  # noqa: PLC0415 - reads the lessons directory
+
+        self.fields["lesson"].choices = [("", "the demo (nginx x6)")] + [
+            (path.stem, f"lesson: {path.stem}") for path in lesson_files()
+        ]
+
+    def clean_name(self) -> str:
+        return _name_errors(self.cleaned_data["name"].strip())
 
 
 class ClockForm(forms.Form):
@@ -257,3 +286,43 @@ class DeploymentEditForm(forms.Form):
 
 class RollbackForm(forms.Form):
     to_revision = forms.IntegerField(min_value=0, required=False)
+
+
+class RequestPathForm(forms.Form):
+    """The "send a request" tool: from a pod (``namespace/name``) or from outside the cluster
+    (``external``), to a name, ``name:port``, an IP or a URL; ``seed`` repeats kube-proxy's
+    draw (another seed, another endpoint)."""
+
+    from_pod = forms.CharField(label="From", max_length=320)
+    target = forms.CharField(label="To", max_length=300)
+    seed = forms.IntegerField(label="Try", min_value=0, max_value=1_000_000, required=False)
+
+
+class HpaForm(forms.Form):
+    """The autoscaling panel's create/edit form: ``kubectl autoscale --min --max --cpu-percent``."""
+
+    min_replicas = forms.IntegerField(label="Min pods", min_value=1, max_value=100)
+    max_replicas = forms.IntegerField(label="Max pods", min_value=1, max_value=100)
+    cpu_percent = forms.IntegerField(label="CPU target %", min_value=1, max_value=1000)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        low, high = data.get("min_replicas"), data.get("max_replicas")
+        if low is not None and high is not None and high < low:
+            self.add_error("max_replicas", "must be greater than or equal to Min pods")
+        return data
+
+
+class CpuBurnForm(forms.Form):
+    """The panel's CPU burn: a CPU quantity each pod burns (empty or 0: none)."""
+
+    cpu = forms.CharField(label="CPU burn per pod", required=False, max_length=20)
+
+    def clean_cpu(self) -> str:
+        value = self.cleaned_data["cpu"].strip()
+        if value in ("", "0", "0m"):
+            return ""
+        error = containers.behavior_error(f"cpu {value}")
+        if error:
+            raise forms.ValidationError(error)
+        return value

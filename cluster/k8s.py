@@ -22,12 +22,17 @@ API_VERSIONS = {
     "Node": "v1",
     "Pod": "v1",
     "Event": "v1",
+    "Service": "v1",
+    "EndpointSlice": "discovery.k8s.io/v1",
+    "Ingress": "networking.k8s.io/v1",
+    "IngressClass": "networking.k8s.io/v1",
     "Lease": "coordination.k8s.io/v1",
     "ReplicaSet": "apps/v1",
     "Deployment": "apps/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
     "Machine": "sim.k8sviz.dev/v1",
 }
-CLUSTER_SCOPED = {"Namespace", "Node", "Machine"}
+CLUSTER_SCOPED = {"Namespace", "Node", "Machine", "IngressClass"}
 TERMINAL_PHASES = {"Succeeded", "Failed"}
 
 TAINT_UNREACHABLE = "node.kubernetes.io/unreachable"

@@ -9,9 +9,13 @@
   the Kubernetes API never serves.
 - :class:`Change` is the cluster's change log: every write appends one entry. It drives the live
   diagram, the controllers' informers and, later, the watch API and replay.
+- :class:`TrafficSample` is the latest windows of simulated client traffic (docs/traffic.md).
 - :class:`ControllerState` and :class:`Wakeup` are the controllers' informer cursor and delaying
   work queue.
 - :class:`ApiToken` is a bearer token of the Kubernetes-style API: one cluster, one user name.
+- :class:`Classroom` is a teacher's class (its join code, the cluster it follows, its projector
+  link) and :class:`Student` a display name that joined it (a session-bound identity, no
+  account). Who may see and change which cluster is decided in :mod:`cluster.access`.
 
 Rows are written only through :mod:`cluster.services`.
 """
@@ -45,6 +49,23 @@ class Cluster(models.Model):
     compacted_rv = models.BigIntegerField(default=0)
     # Simulated seconds to advance on the next tick while paused ("Step").
     step_pending = models.FloatField(default=0.0)
+    # kube-proxy's --proxy-mode on every node of this cluster (docs/traffic.md).
+    proxy_mode = models.CharField(max_length=10, default="iptables")
+    # IPv4/IPv6 dual-stack (--cluster-cidr and --service-cluster-ip-range with both families),
+    # chosen when the cluster is created (docs/addressing.md).
+    dual_stack = models.BooleanField(default=False)
+    # Who owns it (cluster.access): a teacher's (or admin's) cluster, a student's sandbox, or
+    # neither: an open cluster (the local demo).
+    owner = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, null=True, blank=True, related_name="clusters"
+    )
+    sandbox_of = models.ForeignKey(
+        "Student", on_delete=models.CASCADE, null=True, blank=True, related_name="sandboxes"
+    )
+    # The lesson it was started from (cluster/lessons/<lesson>.yaml) and the next step to run;
+    # a fork keeps both, so a sandbox is checked against the same goal.
+    lesson = models.CharField(max_length=63, blank=True, default="")
+    lesson_step = models.IntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -173,6 +194,19 @@ class Wakeup(models.Model):
         indexes = [models.Index(fields=["cluster", "due"], name="wakeup_due")]
 
 
+class TrafficSample(models.Model):
+    """One window of simulated client traffic in one cluster (cluster/traffic.py): per Service
+    its requests, errors by reason, latency quantiles and the split per node and pod. Only the
+    newest few per cluster are kept (``services.traffic.RETENTION``)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="traffic_samples")
+    sim_time = models.FloatField()
+    data = models.JSONField()
+
+    class Meta:
+        indexes = [models.Index(fields=["cluster", "sim_time"], name="traffic_time")]
+
+
 class ApiToken(models.Model):
     """A bearer token for one cluster's API (kube-apiserver's static token file, per cluster).
 
@@ -189,3 +223,77 @@ class ApiToken(models.Model):
     @staticmethod
     def digest(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Classroom(models.Model):
+    """A teacher's class: students join it with ``join_code`` and follow ``cluster``; the
+    projector opens it read-only with ``viewer_token``."""
+
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey("auth.User", on_delete=models.CASCADE, related_name="classrooms")
+    join_code = models.CharField(max_length=16, unique=True)
+    viewer_token = models.CharField(max_length=64, unique=True)
+    cluster = models.ForeignKey(
+        Cluster, on_delete=models.SET_NULL, null=True, blank=True, related_name="classrooms"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.join_code})"
+
+
+class Student(models.Model):
+    """A display name in a class, bound to the browser session that joined (no account)."""
+
+    classroom = models.ForeignKey(Classroom, on_delete=models.CASCADE, related_name="students")
+    display_name = models.CharField(max_length=40)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["display_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["classroom", "display_name"], name="uniq_student_name"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} in {self.classroom_id}"
+
+
+class Answer(models.Model):
+    """A student's answer to a lesson checkpoint on a cluster (one per student and step)."""
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="answers")
+    step = models.IntegerField()
+    student = models.ForeignKey(Student, on_delete=models.CASCADE, related_name="answers")
+    choice = models.IntegerField()
+    answered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["cluster", "step", "student"], name="uniq_answer_per_step"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.student_id}: step {self.step} -> {self.choice}"
+
+
+class HistoryBase(models.Model):
+    """The state a cluster's change log starts from (cluster/history.py): every object as it
+    was at ``rv``. Absent: the log starts from an empty cluster at rv 0. Written when a fork
+    starts a history and when compaction drops the oldest changes, so any resourceVersion
+    still in the log can be replayed."""
+
+    cluster = models.OneToOneField(Cluster, on_delete=models.CASCADE, related_name="history_base")
+    rv = models.BigIntegerField()
+    sim_time = models.FloatField()
+    bodies = models.JSONField(default=list)
+
+    def __str__(self) -> str:
+        return f"history of {self.cluster_id} from rv {self.rv}"

@@ -30,6 +30,8 @@ SERVICE_CIDR_V4 = "10.96.0.0/12"
 SERVICE_CIDR_V6 = "fd00:10:96::/112"
 NODE_PORT_RANGE = (30000, 32767)  # --service-node-port-range
 CLUSTER_DOMAIN = "cluster.local"
+#: The simulated cloud's pool of load-balancer addresses (TEST-NET-3, RFC 5737: never routed).
+LOAD_BALANCER_POOL = "203.0.113.0/24"
 
 # Texts as the components word them (tests assert them).
 ERR_NO_NODE_CIDR = (
@@ -47,10 +49,44 @@ ERR_PORT_OUT_OF_RANGE = (
 )
 ERR_PORT_ALLOCATED = "provided port is already allocated"
 ERR_PORT_RANGE_FULL = "range is full"
+ERR_LB_POOL_FULL = "no free address left in the load-balancer pool {pool}"
 
 ProxyMode = Literal["iptables", "ipvs"]
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+IPV4 = "IPv4"
+IPV6 = "IPv6"
+#: The IP families a cluster is configured for, primary first (``--service-cluster-ip-range``
+#: and ``--cluster-cidr`` list IPv4 first on a dual-stack cluster, as kubeadm and kind do).
+SINGLE_STACK_FAMILIES = (IPV4,)
+DUAL_STACK_FAMILIES = (IPV4, IPV6)
+SERVICE_CIDRS = {IPV4: SERVICE_CIDR_V4, IPV6: SERVICE_CIDR_V6}
+
+
+def cluster_families(*, dual_stack: bool) -> tuple[str, ...]:
+    return DUAL_STACK_FAMILIES if dual_stack else SINGLE_STACK_FAMILIES
+
+
+def family_of(ip: str) -> str:
+    """``IPv4`` or ``IPv6`` for an address (``ValueError`` when it is not one)."""
+    return IPV6 if ipaddress.ip_address(ip).version == 6 else IPV4
+
+
+def other_family(family: str) -> str:
+    return IPV6 if family == IPV4 else IPV4
+
+
+def ip_of_family(ips: Iterable[str], family: str) -> str | None:
+    """The first address of ``family`` among ``ips`` (a pod's ``status.podIPs``), or None."""
+    for ip in ips:
+        try:
+            if family_of(ip) == family:
+                return ip
+        except ValueError:
+            continue
+    return None
 
 
 class AllocationError(ValueError):
@@ -209,6 +245,20 @@ def allocate_node_port(
         if index is not None:
             return low + index
     raise AllocationError(ERR_PORT_RANGE_FULL)
+
+
+# --- load balancers (the simulated cloud) -------------------------------------------------
+
+
+def allocate_load_balancer_ip(*, used: Iterable[str], pool: str = LOAD_BALANCER_POOL) -> str:
+    """The lowest free address of the cloud's pool (.1 up to the last before broadcast): a
+    released address is the first handed out again. Raises ``AllocationError`` when the pool is
+    exhausted (the service controller then records ``SyncLoadBalancerFailed``)."""
+    taken = {ipaddress.ip_address(u) for u in used}
+    for address in ipaddress.ip_network(pool).hosts():
+        if address not in taken:
+            return str(address)
+    raise AllocationError(ERR_LB_POOL_FULL.format(pool=pool))
 
 
 # --- DNS ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ delta applied to a snapshot gives the same state as a fresh snapshot.
 
 from __future__ import annotations
 
-from cluster import k8s
+from cluster import ingress, k8s
 from cluster.scheduling.quantity import parse_cpu, parse_memory
 
 
@@ -67,6 +67,9 @@ def pod_view(body: dict) -> dict:
         "requests": _requests(spec),
         "image": k8s.container_image(body),
         "createdAt": k8s.parse_time(body["metadata"].get("creationTimestamp")),
+        "ip": status.get("podIP", ""),
+        # Dual-stack pods have one address per family (IPv4 first); single-stack, just ip.
+        "ips": [e.get("ip", "") for e in status.get("podIPs") or [] if isinstance(e, dict)],
     }
 
 
@@ -83,6 +86,8 @@ def node_view(body: dict) -> dict:
             for t in spec.get("taints") or []
         ],
         "roles": k8s.node_roles(body),
+        "podCIDR": spec.get("podCIDR", ""),
+        "podCIDRs": list(spec.get("podCIDRs") or []),
         "allocatable": {
             "cpu": parse_cpu(alloc.get("cpu", "0")),
             "memory": parse_memory(alloc.get("memory", "0")),
@@ -108,6 +113,7 @@ def machine_view(body: dict) -> dict:
         "partitioned": bool(spec.get("partitioned")),
         "memoryPressure": bool(spec.get("memoryPressure")),
         "diskPressure": bool(spec.get("diskPressure")),
+        "kubeProxy": bool(spec.get("kubeProxy", True)),
     }
 
 
@@ -177,7 +183,63 @@ def namespace_view(body: dict) -> dict:
     return {**_base(body), "phase": body.get("status", {}).get("phase", "Active")}
 
 
+def service_view(body: dict) -> dict:
+    spec = body.get("spec", {})
+    return {
+        **_base(body),
+        "type": spec.get("type", "ClusterIP"),
+        "clusterIP": spec.get("clusterIP", ""),
+        "clusterIPs": [ip for ip in spec.get("clusterIPs") or [] if ip != "None"],
+        "ports": [
+            {
+                "port": p.get("port"),
+                "targetPort": p.get("targetPort"),
+                "nodePort": p.get("nodePort"),
+            }
+            for p in spec.get("ports") or []
+        ],
+        "selector": spec.get("selector") or {},
+    }
+
+
+def _ingress_backend(backend: dict | None) -> dict | None:
+    """``{"service": name, "port": number-or-name}``, or ``{"resource": "Kind/name"}``."""
+    if not backend:
+        return None
+    if backend.get("resource"):
+        ref = backend["resource"]
+        return {"resource": f"{ref.get('kind', '')}/{ref.get('name', '')}"}
+    service = backend.get("service") or {}
+    port = service.get("port") or {}
+    return {"service": service.get("name", ""), "port": port.get("number") or port.get("name")}
+
+
+def ingress_view(body: dict) -> dict:
+    """An Ingress as the traffic lane draws it: its class, the address ingress-nginx published
+    (``kubectl get ingress``'s ADDRESS), one entry per host/path rule and the default backend."""
+    spec = body.get("spec") or {}
+    rules = [
+        {
+            "host": rule.get("host", ""),
+            "path": path.get("path", ""),
+            "pathType": path.get("pathType", ""),
+            "backend": _ingress_backend(path.get("backend")),
+        }
+        for rule in spec.get("rules") or []
+        for path in (rule.get("http") or {}).get("paths") or []
+    ]
+    return {
+        **_base(body),
+        "class": ingress.ingress_class_of(body),
+        "address": ingress.address_cell(body),
+        "rules": rules,
+        "defaultBackend": _ingress_backend(spec.get("defaultBackend")),
+    }
+
+
 VIEWS = {
+    "Service": service_view,
+    "Ingress": ingress_view,
     "Pod": pod_view,
     "Node": node_view,
     "Machine": machine_view,

@@ -199,3 +199,12 @@ def deployment_names(*, cluster: Cluster) -> list[tuple[str, str]]:
         .order_by("namespace", "name")
         .values_list("namespace", "name")
     )
+
+
+def deployment_shown(*, cluster: Cluster, namespace: str = "", name: str = "") -> tuple[str, str]:
+    """The Deployment a per-Deployment panel shows: the one asked for, else the first by
+    namespace and name, else none (``("default", "")``)."""
+    if name:
+        return namespace, name
+    first = deployment_names(cluster=cluster)
+    return first[0] if first else ("default", "")

@@ -38,10 +38,10 @@ def rollout_panel(
     request: HttpRequest, name: str, namespace: str = "", deployment: str = ""
 ) -> HttpResponse:
     """The whole panel (picker, status, edit form), or only its status part with ?part=status."""
-    cluster = _cluster_or_404(name)
-    if not deployment:
-        first = rollout_selectors.deployment_names(cluster=cluster)
-        namespace, deployment = first[0] if first else ("default", "")
+    cluster = _cluster_or_404(request, name)
+    namespace, deployment = rollout_selectors.deployment_shown(
+        cluster=cluster, namespace=namespace, name=deployment
+    )
     context = _context(cluster, namespace, deployment)
     part = "rollout-status" if request.GET.get("part") == "status" else "rollout-panel"
     status = 200 if context["r"] is not None or not deployment else 404

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import yaml
 
-from cluster import broadcast, k8s, presenters, timings
+from cluster import broadcast, k8s, presenters, timings, traffic_selectors
 from cluster.containers import BEHAVIOR_ANNOTATION
 from cluster.models import ApiToken, Change, Cluster, ControllerState, KubeObject
 
 #: Kinds the diagram shows. Events are capped to the newest ones in snapshots.
-SNAPSHOT_KINDS = ("Namespace", "Machine", "Node", "Lease", "Deployment", "ReplicaSet", "Pod")
+SNAPSHOT_KINDS = (
+    "Namespace",
+    "Machine",
+    "Node",
+    "Lease",
+    "Deployment",
+    "ReplicaSet",
+    "Pod",
+    "Service",
+    "Ingress",
+)
 SNAPSHOT_EVENTS = 200
 #: Long strings (the last-applied annotation) stay on one line, as kubectl prints them.
 YAML_WIDTH = 1_000_000
@@ -54,6 +64,8 @@ def snapshot(*, cluster: Cluster) -> dict:
         "rv": rv,
         "cluster": {"name": cluster.name, **clock},
         "objects": objects,
+        "traffic": traffic_selectors.latest_sample(cluster=cluster),
+        "trafficHistory": traffic_selectors.sample_history(cluster=cluster),
     }
 
 
@@ -209,6 +221,10 @@ def _describe_pod(body: dict, cluster: Cluster) -> list[str]:
     else:
         lines.append(f"{'Status:':<16}{status.get('phase', 'Pending')}")
     lines.append(f"{'IP:':<16}{status.get('podIP', '')}")
+    pod_ips = [e.get("ip", "") for e in status.get("podIPs") or [] if isinstance(e, dict)]
+    if pod_ips:
+        lines.append("IPs:")
+        lines.extend(f"  IP:  {ip}" for ip in pod_ips)
     ref = k8s.controller_of(body)
     lines.append(
         f"{'Controlled By:':<16}{ref['kind']}/{ref['name']}"
@@ -352,6 +368,9 @@ def _describe_node(body: dict) -> list[str]:
     lines.extend(f"  {k + ':':<20}{v}" for k, v in (status.get("capacity") or {}).items())
     lines.append("Allocatable:")
     lines.extend(f"  {k + ':':<20}{v}" for k, v in (status.get("allocatable") or {}).items())
+    # As kubectl describe node: the range node-ipam gave the node (empty until it has one).
+    lines.append(f"{'PodCIDR:':<16}{spec.get('podCIDR', '')}")
+    lines.append(f"{'PodCIDRs:':<16}{','.join(spec.get('podCIDRs') or [])}")
     return lines
 
 
@@ -495,7 +514,8 @@ def component_backlog(*, cluster: Cluster) -> dict[str, dict]:
     """What waits on each stopped control-plane component (the diagram's "waiting" line):
     ``{"kube-scheduler": {"pods": N}}`` pods without a node; ``{"kube-controller-manager":
     {"changes": N}}`` change-log entries of the kinds its controllers watch past the oldest of
-    their cursors. Running components are absent, so a healthy cluster costs no query."""
+    their cursors; ``{"cloud-controller-manager": {"services": N}}`` LoadBalancer Services
+    still ``<pending>``. Running components are absent, so a healthy cluster costs no query."""
     from cluster.controllers import CONTROLLERS  # noqa: PLC0415 - controllers use the services
 
     backlog: dict[str, dict] = {}
@@ -516,4 +536,58 @@ def component_backlog(*, cluster: Cluster) -> dict[str, dict]:
         kinds = {kind for c in ctrls for kind in c.watches}
         changes = Change.objects.filter(cluster=cluster, rv__gt=oldest, kind__in=kinds).count()
         backlog["kube-controller-manager"] = {"changes": changes}
+    if "cloud-controller-manager" in stopped:
+        from cluster.controllers.service_lb import (  # noqa: PLC0415
+            ingress_ips,
+            wants_load_balancer,
+        )
+
+        bodies = KubeObject.objects.filter(
+            cluster=cluster, kind="Service", body__spec__type="LoadBalancer"
+        ).values_list("body", flat=True)
+        pending = sum(1 for b in bodies if wants_load_balancer(b) and not ingress_ips(b))
+        backlog["cloud-controller-manager"] = {"services": pending}
     return backlog
+
+
+def service_endpoints(*, cluster: Cluster, namespace: str, name: str) -> dict:
+    """A Service's endpoints as its EndpointSlices list them, for the UI: ``ready`` (kube-proxy
+    sends traffic there), ``serving`` (answering but terminating: the fallback when nothing is
+    ready), ``terminating`` and ``not_ready`` lists of ``{address, pod, node}``; plus the
+    Service's ``clusterIP`` and ``ports``. Reads one Service and its slices (by the
+    ``kubernetes.io/service-name`` label)."""
+    service = KubeObject.objects.filter(
+        cluster=cluster, kind="Service", namespace=namespace, name=name
+    ).first()
+    result: dict = {
+        "clusterIP": "",
+        "ports": [],
+        "ready": [],
+        "serving": [],
+        "terminating": [],
+        "not_ready": [],
+    }
+    if service is None:
+        return result
+    result["clusterIP"] = service.body.get("spec", {}).get("clusterIP", "")
+    result["ports"] = service.body.get("spec", {}).get("ports") or []
+    slices = KubeObject.objects.filter(cluster=cluster, kind="EndpointSlice", namespace=namespace)
+    for es in slices.order_by("name"):
+        if (es.body["metadata"].get("labels") or {}).get("kubernetes.io/service-name") != name:
+            continue
+        for endpoint in es.body.get("endpoints") or []:
+            cond = endpoint.get("conditions") or {}
+            entry = {
+                "address": (endpoint.get("addresses") or [""])[0],
+                "pod": (endpoint.get("targetRef") or {}).get("name", ""),
+                "node": endpoint.get("nodeName", ""),
+            }
+            if cond.get("ready"):
+                result["ready"].append(entry)
+            elif cond.get("terminating"):
+                result["terminating"].append(entry)
+                if cond.get("serving"):
+                    result["serving"].append(entry)
+            else:
+                result["not_ready"].append(entry)
+    return result

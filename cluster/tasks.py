@@ -33,6 +33,31 @@ def reconcile_cluster(cluster_id: int) -> None:
     reconcile.advance(cluster_id)
 
 
+SETTLED = "settled after {seconds} of simulated time: every controller is idle (paused)"
+NOT_SETTLED = (
+    "still busy after {seconds} of simulated time: something keeps changing (see the events); "
+    "paused"
+)
+
+
+@shared_task(ignore_result=True)
+def settle_cluster(cluster_id: int) -> None:
+    """ "Until settled": advance the paused cluster until nothing but heartbeats changes and no
+    pod is on its way, then say so on every open dashboard."""
+    from cluster import broadcast, k8s  # noqa: PLC0415 - keep the worker's import light
+    from cluster.services.clusters import SETTLE_BUDGET  # noqa: PLC0415
+
+    if not Cluster.objects.filter(pk=cluster_id).exists():
+        return
+    elapsed = reconcile.run_until_settled(cluster_id=cluster_id, max_seconds=SETTLE_BUDGET)
+    text = SETTLED if elapsed < SETTLE_BUDGET else NOT_SETTLED
+    broadcast.send_notice(
+        cluster_id,
+        text.format(seconds=k8s.human_duration(elapsed)),
+        error=elapsed >= SETTLE_BUDGET,
+    )
+
+
 @shared_task(ignore_result=True)
 def compact_changes() -> None:
     for cluster in Cluster.objects.all():

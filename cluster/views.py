@@ -17,11 +17,22 @@ from django.conf import settings
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from cluster import containers, forms, selectors, services, timings
+from cluster import (
+    access,
+    classroom_selectors,
+    containers,
+    forms,
+    ratelimit,
+    selectors,
+    services,
+    timings,
+)
 from cluster.api import manifests
-from cluster.models import Cluster, KubeObject
+from cluster.models import Classroom, Cluster, KubeObject
 
 PARTIALS = "cluster/partials.html"
 DESCRIBE_KINDS = {
@@ -59,6 +70,16 @@ NODE_ACTIONS: dict[str, tuple[str, dict, str]] = {
         "node_pressure_set",
         {"kind": "memory", "on": False},
         "{node} has enough memory again (the condition is held for the transition period)",
+    ),
+    "kube-proxy-stop": (
+        "node_kube_proxy_stop",
+        {},
+        "kube-proxy on {node} stopped: its rules stay as they were (stale) until it starts",
+    ),
+    "kube-proxy-start": (
+        "node_kube_proxy_start",
+        {},
+        "kube-proxy on {node} started: rules resynced",
     ),
     "disk-pressure-on": (
         "node_pressure_set",
@@ -136,8 +157,13 @@ def service_error_toast(request: HttpRequest, err: services.ServiceError) -> Htt
     return toast(request, str(err), error=True, details=details, status=code)
 
 
+NOT_ALLOWED = 'you may look at cluster "{name}" but not change it'
+TOO_MANY = "too many actions: wait a minute and try again"
+
+
 def cluster_action(view: ClusterView) -> ClusterView:
-    """POST only: look the cluster up and turn service errors into an error toast."""
+    """POST only: look the cluster up, check the actor may change it (cluster.access) and is
+    within the action rate, and turn service errors into an error toast."""
 
     @require_POST
     @wraps(view)
@@ -146,19 +172,43 @@ def cluster_action(view: ClusterView) -> ClusterView:
             cluster = selectors.cluster_get(name=name)
         except Cluster.DoesNotExist:
             return toast(request, f'cluster "{name}" not found', error=True, status=404)
+        actor = access.request_actor(request)
+        facts = access.facts_of(cluster)
+        open_mode = access.open_access()
+        if not access.can_view(actor, facts, open_mode=open_mode):
+            return toast(request, f'cluster "{name}" not found', error=True, status=404)
+        if not access.can_act(actor, facts, open_mode=open_mode):
+            return toast(request, NOT_ALLOWED.format(name=name), error=True, status=403)
+        if not ratelimit.hit("action", _identity(request, actor), settings.K8SVIZ_ACTION_RATE):
+            return toast(request, TOO_MANY, error=True, status=429)
         try:
             return view(request, cluster, **kwargs)
         except services.ServiceError as err:
             return service_error_toast(request, err)
 
+    wrapper.k8sviz_action = True  # type: ignore[attr-defined] - the permission tests read it
     return wrapper
 
 
-def _cluster_or_404(name: str) -> Cluster:
+def _identity(request: HttpRequest, actor: access.Actor) -> str:
+    if actor.user_id is not None:
+        return f"user-{actor.user_id}"
+    if actor.student_id is not None:
+        return f"student-{actor.student_id}"
+    return f"addr-{ratelimit.client_address(request)}"
+
+
+def _cluster_or_404(request: HttpRequest, name: str) -> Cluster:
+    """The cluster, if the request's actor may see it (else 404: a cluster one may not see
+    does not exist, as far as one can tell)."""
     try:
-        return selectors.cluster_get(name=name)
+        cluster = selectors.cluster_get(name=name)
     except Cluster.DoesNotExist:
         raise Http404(f'cluster "{name}" not found') from None
+    actor = access.request_actor(request)
+    if not access.can_view(actor, access.facts_of(cluster), open_mode=access.open_access()):
+        raise Http404(f'cluster "{name}" not found')
+    return cluster
 
 
 # --- pages and panels -------------------------------------------------------------------------
@@ -166,20 +216,64 @@ def _cluster_or_404(name: str) -> Cluster:
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    names = [c.name for c in selectors.cluster_list()]
+    """The cluster one may see (the demo first), else the page to create one, join a class or
+    sign in."""
+    actor = access.request_actor(request)
+    names = [c.name for c in access.viewable_clusters(actor)]
+    if actor.role in (access.Role.STUDENT, access.Role.VIEWER):
+        followed = Classroom.objects.filter(pk=actor.classroom_id).values_list(
+            "cluster__name", flat=True
+        )
+        mine = [n for n in names if n in set(followed)]
+        names = mine or names
     if names:
         return redirect("cluster:dashboard", name="demo" if "demo" in names else names[0])
-    return render(request, "cluster/index.html")
+    can_create = access.can_create_cluster(actor, open_mode=access.open_access())
+    return render(request, "cluster/index.html", {"can_create": can_create, "actor": actor})
 
 
 @require_POST
 def demo_create(request: HttpRequest) -> HttpResponse:
-    """The empty page's button: create (and settle) the demo cluster, then open it."""
+    """Create (and settle) a demo cluster, then open it: the empty page's button (the demo
+    cluster, or open it if it exists) and the dashboard's "New cluster" form (a name and the
+    dual-stack choice; htmx: errors come back as a toast)."""
+    actor = access.request_actor(request)
+    if not access.can_create_cluster(actor, open_mode=access.open_access()):
+        message = "sign in as a teacher to create clusters"
+        if request.htmx:
+            return toast(request, message, error=True, status=403)
+        context = {"error": message, "can_create": False, "actor": actor}
+        return render(request, "cluster/index.html", context, status=403)
+    owner = actor.user_id if actor.signed_in else None
+    if request.htmx:
+        return _new_cluster(request, owner)
     try:
-        cluster = services.demo_cluster_ensure()
+        cluster = services.demo_cluster_ensure(owner_id=owner)
     except services.ServiceError as err:
         return render(request, "cluster/index.html", {"error": str(err)}, status=err.code)
     return redirect("cluster:dashboard", name=cluster.name)
+
+
+def _new_cluster(request: HttpRequest, owner: int | None) -> HttpResponse:
+    """The "+ New cluster" form: a named demo cluster, owned by the signed-in teacher."""
+    form = forms.ClusterCreateForm(request.POST)
+    if not form.is_valid():
+        return form_error_toast(request, form)
+    data = form.cleaned_data
+    try:
+        if data["lesson"]:
+            from cluster.services.lessons import lesson_cluster_create  # noqa: PLC0415
+
+            cluster = lesson_cluster_create(
+                name=data["name"], lesson_name=data["lesson"], owner_id=owner
+            )
+        else:
+            cluster = services.demo_cluster_create(
+                name=data["name"], dual_stack=data["dual_stack"], owner_id=owner
+            )
+    except services.ServiceError as err:
+        return service_error_toast(request, err)
+    return HttpResponseClientRedirect(reverse("cluster:dashboard", args=[cluster.name]))
 
 
 def _dashboard_context(snapshot: dict, *, live: bool) -> dict:
@@ -187,8 +281,8 @@ def _dashboard_context(snapshot: dict, *, live: bool) -> dict:
         "snapshot": snapshot,
         "cluster_name": snapshot["cluster"]["name"],
         "live": live,
-        "speed_value": f"{float(snapshot['cluster']['speed']):g}",
-        "speeds": forms.SPEED_CHOICES,
+        "speed_value": (speed := f"{round(float(snapshot['cluster']['speed']), 2):g}"),
+        "speeds": forms.speed_choices(speed),
         "profiles": forms.PROFILE_CHOICES,
         "steps": forms.STEP_CHOICES,
         "deployment_form": forms.DeploymentCreateForm(),
@@ -198,9 +292,19 @@ def _dashboard_context(snapshot: dict, *, live: bool) -> dict:
 
 @require_GET
 def dashboard(request: HttpRequest, name: str) -> HttpResponse:
-    cluster = _cluster_or_404(name)
+    cluster = _cluster_or_404(request, name)
+    actor = access.request_actor(request)
+    open_mode = access.open_access()
     context = _dashboard_context(selectors.snapshot(cluster=cluster), live=True)
-    context["clusters"] = selectors.cluster_list()
+    clusters = access.viewable_clusters(actor)
+    labels = classroom_selectors.sandbox_labels(clusters, student_id=actor.student_id)
+    context["clusters"] = [{"name": c.name, "label": labels[c.pk]} for c in clusters]
+    context["actor"] = actor
+    context["read_only"] = not access.can_act(actor, access.facts_of(cluster), open_mode=open_mode)
+    context["can_create"] = access.can_create_cluster(actor, open_mode=open_mode)
+    context["dual_stack"] = cluster.dual_stack
+    context["lesson"] = cluster.lesson
+    context["cluster_form"] = forms.ClusterCreateForm()
     context["events"] = selectors.events_table(cluster=cluster)
     context.update(_timings_context(cluster))
     return render(request, "cluster/dashboard.html", context)
@@ -218,7 +322,7 @@ def fixture_dashboard(request: HttpRequest, fixture: str) -> HttpResponse:
 
 @require_GET
 def events(request: HttpRequest, name: str) -> HttpResponse:
-    cluster = _cluster_or_404(name)
+    cluster = _cluster_or_404(request, name)
     rows = selectors.events_table(cluster=cluster)
     return render(request, f"{PARTIALS}#event-rows", {"events": rows})
 
@@ -234,10 +338,10 @@ def describe(
         "namespace": "" if namespace == "_" else namespace,
         "name": obj_name,
     }
+    cluster = _cluster_or_404(request, name)
     try:
         if kind_name is None:
             raise KubeObject.DoesNotExist
-        cluster = selectors.cluster_get(name=name)
         context["text"] = selectors.describe(
             cluster=cluster, kind=kind_name, namespace=context["namespace"], name=obj_name
         )
@@ -246,7 +350,7 @@ def describe(
                 cluster=cluster, namespace=context["namespace"], name=obj_name
             )
             context["behavior_modes"] = containers.MODES
-    except (Cluster.DoesNotExist, KubeObject.DoesNotExist):
+    except KubeObject.DoesNotExist:
         return render(request, f"{PARTIALS}#describe", context, status=404)
     return render(request, f"{PARTIALS}#describe", context)
 
@@ -260,7 +364,7 @@ def yaml_panel(
     obj_name: str = "",
 ) -> HttpResponse:
     """The YAML panel: an object as ``kubectl get -o yaml`` shows it, or a new manifest."""
-    cluster = _cluster_or_404(name)
+    cluster = _cluster_or_404(request, name)
     context = {"cluster_name": name, "text": NEW_MANIFEST, "source": "", "ref": ""}
     if kind is None:
         return render(request, f"{PARTIALS}#yaml-panel", context)
@@ -285,6 +389,14 @@ def yaml_panel(
 
 
 @cluster_action
+def settle(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """ "Until settled": pause, then a worker advances the clock until every controller is idle
+    and tells every open dashboard (a toast) how long it took."""
+    services.cluster_settle(cluster=cluster)
+    return toast(request, "paused; advancing until every controller is idle…")
+
+
+@cluster_action
 def clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     form = forms.ClockForm(request.POST)
     if not form.is_valid():
@@ -304,7 +416,7 @@ def clock(request: HttpRequest, cluster: Cluster) -> HttpResponse:
 
 @require_GET
 def timings_panel(request: HttpRequest, name: str) -> HttpResponse:
-    cluster = _cluster_or_404(name)
+    cluster = _cluster_or_404(request, name)
     return render(request, f"{PARTIALS}#timings", _timings_context(cluster))
 
 

@@ -116,6 +116,23 @@ K8SVIZ_MAX_NODES = int(os.environ.get("K8SVIZ_MAX_NODES", "1000"))
 K8SVIZ_MAX_PODS = int(os.environ.get("K8SVIZ_MAX_PODS", "20000"))
 K8SVIZ_MAX_CLUSTERS = int(os.environ.get("K8SVIZ_MAX_CLUSTERS", "500"))
 
+# Who gets in (cluster/access.py, docs/classroom.md). On (the default: one person on their own
+# machine) anybody may use clusters nobody owns, such as the demo; off (K8SVIZ_OPEN_ACCESS=0, a
+# shared classroom server) only signed-in teachers and admins, and the students and projectors
+# of their classes, get in.
+K8SVIZ_OPEN_ACCESS = os.environ.get("K8SVIZ_OPEN_ACCESS", "1").lower() not in ("0", "false", "no")
+# Rate limits (per minute): joining a class (per client address) and dashboard actions (per
+# identity: user, student or session).
+# A student's sandbox is smaller than a teacher's cluster: nodes, desired pods, objects created
+# through the API or the dashboard, clock speed.
+K8SVIZ_SANDBOX_MAX_NODES = int(os.environ.get("K8SVIZ_SANDBOX_MAX_NODES", "10"))
+K8SVIZ_SANDBOX_MAX_PODS = int(os.environ.get("K8SVIZ_SANDBOX_MAX_PODS", "200"))
+K8SVIZ_SANDBOX_MAX_OBJECTS = int(os.environ.get("K8SVIZ_SANDBOX_MAX_OBJECTS", "1000"))
+K8SVIZ_SANDBOX_MAX_SPEED = float(os.environ.get("K8SVIZ_SANDBOX_MAX_SPEED", "10"))
+K8SVIZ_MAX_STUDENTS = int(os.environ.get("K8SVIZ_MAX_STUDENTS", "300"))
+K8SVIZ_JOIN_RATE = int(os.environ.get("K8SVIZ_JOIN_RATE", "10"))
+K8SVIZ_ACTION_RATE = int(os.environ.get("K8SVIZ_ACTION_RATE", "120"))
+
 # The Kubernetes-style API's TLS port on 127.0.0.1 (runstack serves it, kubeconfigs name it).
 K8SVIZ_API_PORT = int(os.environ.get("K8SVIZ_API_PORT", "6443"))
 # How often a watch with allowWatchBookmarks=true gets a BOOKMARK (kube-apiserver: ~1 min).
@@ -128,6 +145,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "cluster:classes"
+LOGOUT_REDIRECT_URL = "cluster:index"
+# Behind HTTPS (K8SVIZ_HTTPS=1, or a proxy that sets X-Forwarded-Proto), cookies are Secure.
+K8SVIZ_HTTPS = os.environ.get("K8SVIZ_HTTPS", "").lower() in ("1", "true", "yes")
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = K8SVIZ_HTTPS
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = CSRF_COOKIE_SAMESITE = "Lax"
+if K8SVIZ_HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

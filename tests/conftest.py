@@ -56,7 +56,8 @@ from k8sviz.embedded import EmbeddedRedis, free_port
 from k8sviz.supervisor import Child, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
+# CI runs two suites at once (SQLite, PostgreSQL): each keeps its own process logs.
+ARTIFACTS = Path(os.environ.get("K8SVIZ_TEST_ARTIFACTS") or ROOT / "test-artifacts")
 TEST_TICK_SECONDS = "0.2"
 PROCESS_FIXTURES = {"celery_worker_proc", "daphne_server", "daphne_tls_server", "stack"}
 
@@ -99,6 +100,15 @@ def artifact_dir(request: pytest.FixtureRequest, kind: str) -> Path:
 
 
 # --- Redis ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings) -> None:
+    """Every test client is 127.0.0.1 and Redis keeps counts across tests: rate limits are off
+    unless a test turns them on (tests/cluster/test_classroom.py)."""
+    settings.K8SVIZ_ACTION_RATE = 0
+    settings.K8SVIZ_JOIN_RATE = 0
+
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -153,6 +163,9 @@ def live_db_env(django_db_setup: None, redis_url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="k8sviz.settings",
         K8SVIZ_TICK_SECONDS=TEST_TICK_SECONDS,
         PYTHONUNBUFFERED="1",
+        # Every test client is 127.0.0.1: rate limits are tested on their own (test_classroom).
+        K8SVIZ_ACTION_RATE="0",
+        K8SVIZ_JOIN_RATE="0",
     )
     return env
 

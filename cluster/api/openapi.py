@@ -328,7 +328,9 @@ def group_versions() -> list[tuple[str, str]]:
     """Every served (group, version), the core group ("", "v1") first."""
     seen = [("", "v1")] if any(not r.group for r in resources.RESOURCES) else []
     for pair in [*resources.GROUPS, *((r.group, r.version) for r in resources.RESOURCES)]:
-        if pair not in seen:
+        # metrics.k8s.io is metrics-server's aggregated API: kube-apiserver's own documents
+        # (the 1.32 schemas this module serves) do not describe it.
+        if pair not in seen and pair[0] != "metrics.k8s.io":
             seen.append(pair)
     return seen
 
@@ -341,7 +343,9 @@ def document_key(group: str, version: str) -> str:
 @functools.cache
 def document(group: str, version: str) -> dict | None:
     """The OpenAPI v3 document of one served group-version, or None if it is not served."""
-    served = [r for r in resources.RESOURCES if (r.group, r.version) == (group, version)]
+    served = [
+        r for r in resources.RESOURCES if (r.group, r.version) == (group, version) and not r.metrics
+    ]
     if not served:
         return None
     roots = {PATCH, STATUS, DELETE_OPTIONS}

@@ -35,6 +35,7 @@ class Subresource:
 
 
 STATUS = ("get", "patch", "update")
+METRICS_VERBS = ("get", "list")
 SCALE = Subresource("scale", "Scale", STATUS, "autoscaling", "v1")
 
 
@@ -50,6 +51,8 @@ class Resource:
     categories: tuple[str, ...] = ()
     verbs: tuple[str, ...] = field(default=SERVED_VERBS)
     subresources: tuple[Subresource, ...] = ()
+    #: Served from the simulated metrics-server (read-only, computed, never stored).
+    metrics: bool = False
 
     @property
     def group_version(self) -> str:
@@ -173,8 +176,85 @@ RESOURCES: tuple[Resource, ...] = (
         subresources=(SCALE, _status("ReplicaSet")),
     ),
     Resource("leases", "Lease", "coordination.k8s.io", "v1", True, "lease"),
+    Resource(
+        "services",
+        "Service",
+        "",
+        "v1",
+        True,
+        "service",
+        ("svc",),
+        ("all",),
+        subresources=(_status("Service"),),
+    ),
+    Resource("endpointslices", "EndpointSlice", "discovery.k8s.io", "v1", True, "endpointslice"),
+    Resource(
+        "ingresses",
+        "Ingress",
+        "networking.k8s.io",
+        "v1",
+        True,
+        "ingress",
+        ("ing",),
+        subresources=(_status("Ingress"),),
+    ),
+    Resource("ingressclasses", "IngressClass", "networking.k8s.io", "v1", False, "ingressclass"),
+    # autoscaling/v2 is the stored and preferred version; v1 (targetCPUUtilizationPercentage)
+    # is converted at the edge (cluster/api/hpa_versions.py), as kubectl 1.32's autoscale sends it.
+    Resource(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        True,
+        "horizontalpodautoscaler",
+        ("hpa",),
+        ("all",),
+        subresources=(_status("HorizontalPodAutoscaler"),),
+    ),
+    Resource(
+        "horizontalpodautoscalers",
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v1",
+        True,
+        "horizontalpodautoscaler",
+        ("hpa",),
+        ("all",),
+        subresources=(_status("HorizontalPodAutoscaler"),),
+    ),
+    # metrics-server's aggregated API (metrics.k8s.io/v1beta1): get and list only.
+    Resource(
+        "pods",
+        "PodMetrics",
+        "metrics.k8s.io",
+        "v1beta1",
+        True,
+        "",
+        verbs=METRICS_VERBS,
+        metrics=True,
+    ),
+    Resource(
+        "nodes",
+        "NodeMetrics",
+        "metrics.k8s.io",
+        "v1beta1",
+        False,
+        "",
+        verbs=METRICS_VERBS,
+        metrics=True,
+    ),
 )
-GROUPS: tuple[tuple[str, str], ...] = (("apps", "v1"), ("coordination.k8s.io", "v1"))
+# (group, version), a group's preferred (first listed) version first.
+GROUPS: tuple[tuple[str, str], ...] = (
+    ("apps", "v1"),
+    ("autoscaling", "v2"),
+    ("autoscaling", "v1"),
+    ("coordination.k8s.io", "v1"),
+    ("discovery.k8s.io", "v1"),
+    ("networking.k8s.io", "v1"),
+    ("metrics.k8s.io", "v1beta1"),
+)
 
 
 def resource_for(*, group: str, version: str, plural: str) -> Resource | None:
@@ -220,11 +300,19 @@ def api_versions(server_address: str) -> dict:
 def api_group_list() -> dict:
     """``/apis``: the named groups (the core group is not listed), each with its preferred
     version."""
-    groups = []
+    groups: dict[str, list[dict]] = {}
     for group, version in GROUPS:
-        gv = {"groupVersion": f"{group}/{version}", "version": version}
-        groups.append({"name": group, "versions": [gv], "preferredVersion": gv})
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": groups}
+        groups.setdefault(group, []).append(
+            {"groupVersion": f"{group}/{version}", "version": version}
+        )
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [
+            {"name": name, "versions": versions, "preferredVersion": versions[0]}
+            for name, versions in groups.items()
+        ],
+    }
 
 
 def api_resource_list(group: str, version: str) -> dict:
@@ -250,21 +338,19 @@ def aggregated_discovery(*, core: bool) -> dict:
     """``/api`` (``core``) or ``/apis`` as one ``APIGroupDiscoveryList``: each group with its
     versions and their resources. The core group is named ""."""
     pairs = [("", "v1")] if core else list(GROUPS)
-    items = []
+    by_group: dict[str, list[dict]] = {}
     for group, version in pairs:
         served = [r for r in RESOURCES if (r.group, r.version) == (group, version)]
-        items.append(
+        by_group.setdefault(group, []).append(
             {
-                "metadata": {"name": group},
-                "versions": [
-                    {
-                        "version": version,
-                        "resources": [r.aggregated_discovery() for r in served],
-                        "freshness": "Current",
-                    }
-                ],
+                "version": version,
+                "resources": [r.aggregated_discovery() for r in served],
+                "freshness": "Current",
             }
         )
+    items = [
+        {"metadata": {"name": group}, "versions": versions} for group, versions in by_group.items()
+    ]
     return {
         "kind": "APIGroupDiscoveryList",
         "apiVersion": "apidiscovery.k8s.io/v2",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cluster import k8s
+from cluster import ingress, k8s
 
 NONE = "<none>"
 UNKNOWN = "<unknown>"
@@ -200,6 +200,129 @@ def _event_cells(ev: dict, now: float) -> list:
     ]
 
 
+def _service_ports(spec: dict) -> str:
+    """printService's PORT(S): ``80/TCP``, ``80:30080/TCP`` with a nodePort, comma-joined."""
+    parts = []
+    for port in spec.get("ports") or []:
+        node_port = f":{port['nodePort']}" if port.get("nodePort") else ""
+        parts.append(f"{port.get('port')}{node_port}/{port.get('protocol', 'TCP')}")
+    return ",".join(parts) or NONE
+
+
+def _service_external_ip(svc: dict) -> str:
+    """getServiceExternalIP: LoadBalancer ingress addresses, ``<pending>`` before the cloud
+    assigns one; externalIPs for the other types; ``<none>``."""
+    spec = svc.get("spec", {})
+    external = list(spec.get("externalIPs") or [])
+    if spec.get("type") == "LoadBalancer":
+        ingress = (svc.get("status", {}).get("loadBalancer") or {}).get("ingress") or []
+        addresses = [i.get("ip") or i.get("hostname") or "" for i in ingress] + external
+        return ",".join(a for a in addresses if a) or "<pending>"
+    return ",".join(external) or NONE
+
+
+def _service_cells(svc: dict, now: float) -> list:
+    spec = svc.get("spec", {})
+    selector = spec.get("selector") or {}
+    return [
+        svc["metadata"]["name"],
+        spec.get("type", "ClusterIP"),
+        spec.get("clusterIP") or NONE,
+        _service_external_ip(svc),
+        _service_ports(spec),
+        _age(svc, now),
+        ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or NONE,
+    ]
+
+
+def hpa_targets(hpa: dict) -> str:
+    """formatHPAMetrics: each metric as ``current/target`` (``cpu: 45%/50%``, ``<unknown>``
+    before the controller read it), at most three, then ``+ N more...``."""
+    specs = (hpa.get("spec") or {}).get("metrics") or []
+    if not specs:
+        return "<none>"
+    current = (hpa.get("status") or {}).get("currentMetrics") or []
+    parts = []
+    for i, metric in enumerate(specs):
+        source = metric.get("resource") or {}
+        target = source.get("target") or {}
+        now = (current[i].get("resource") or {}).get("current") or {} if i < len(current) else {}
+        name = source.get("name", "")
+        if metric.get("type") != "Resource":
+            parts.append(f"<unknown>/{metric.get('type', '')}")
+        elif target.get("type") == "Utilization":
+            seen = now.get("averageUtilization")
+            shown = f"{seen}%" if seen is not None else "<unknown>"
+            parts.append(f"{name}: {shown}/{target.get('averageUtilization')}%")
+        else:
+            want = target.get("averageValue") or target.get("value")
+            seen = now.get("averageValue") or now.get("value")
+            parts.append(f"{name}: {seen or '<unknown>'}/{want}")
+    if len(parts) > 3:
+        return ", ".join(parts[:3]) + f" + {len(parts) - 3} more..."
+    return ", ".join(parts)
+
+
+def _hpa_cells(hpa: dict, now: float) -> list:
+    spec = hpa.get("spec") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    low = spec.get("minReplicas")
+    return [
+        hpa["metadata"]["name"],
+        f"{ref.get('kind', '')}/{ref.get('name', '')}",
+        hpa_targets(hpa),
+        "<unset>" if low is None else str(low),
+        int(spec.get("maxReplicas", 0)),
+        int((hpa.get("status") or {}).get("currentReplicas", 0)),
+        _age(hpa, now),
+    ]
+
+
+def _endpointslice_cells(es: dict, now: float) -> list:
+    """printEndpointSlice: PORTS as in formatEndpointSlicePorts, ENDPOINTS the first three
+    addresses and ``+ N more...``."""
+    ports = es.get("ports") or []
+    port_cell = ",".join(str(p.get("port")) if p.get("port") else "<unset>" for p in ports)
+    addresses = [a for e in es.get("endpoints") or [] for a in e.get("addresses") or []]
+    if not addresses:
+        endpoint_cell = "<unset>"
+    else:
+        endpoint_cell = ",".join(addresses[:3])
+        if len(addresses) > 3:
+            endpoint_cell += f" + {len(addresses) - 3} more..."
+    return [
+        es["metadata"]["name"],
+        es.get("addressType", ""),
+        port_cell or "<unset>",
+        endpoint_cell,
+        _age(es, now),
+    ]
+
+
+def _ingress_cells(ing: dict, now: float) -> list:
+    """printIngress: CLASS (``<none>`` without one), HOSTS, ADDRESS, PORTS."""
+    return [
+        ing["metadata"]["name"],
+        (ing.get("spec") or {}).get("ingressClassName") or NONE,
+        ingress.hosts_cell(ing),
+        ingress.address_cell(ing),
+        ingress.ports_cell(ing),
+        _age(ing, now),
+    ]
+
+
+def _ingress_class_cells(ic: dict, now: float) -> list:
+    """printIngressClass: CONTROLLER and PARAMETERS (``<none>`` without parameters)."""
+    spec = ic.get("spec") or {}
+    params = spec.get("parameters") or {}
+    param_cell = NONE
+    if params:
+        group = params.get("apiGroup") or ""
+        kind = f"{params.get('kind', '')}.{group}" if group else params.get("kind", "")
+        param_cell = f"{kind}/{params.get('name', '')}"
+    return [ic["metadata"]["name"], spec.get("controller", ""), param_cell, _age(ic, now)]
+
+
 @dataclass(frozen=True)
 class Printer:
     columns: tuple[Column, ...]
@@ -286,6 +409,74 @@ PRINTERS: dict[str, Printer] = {
         (NAME, Column("Status", "The status of the namespace"), AGE), _namespace_cells
     ),
     "Lease": Printer((NAME, Column("Holder", "The holder of the lease"), AGE), _lease_cells),
+    "Service": Printer(
+        (
+            NAME,
+            Column("Type", "The type of the service."),
+            Column("Cluster-IP", "The cluster IP of the service."),
+            Column("External-IP", "The external IP of the service."),
+            Column("Port(s)", "The ports of the service."),
+            AGE,
+            Column("Selector", "The selector of the service.", 1),
+        ),
+        _service_cells,
+    ),
+    "HorizontalPodAutoscaler": Printer(
+        (
+            NAME,
+            Column("Reference", "Reference to the target resource."),
+            Column("Targets", "Current and target value of the metrics used."),
+            Column("MinPods", "Minimum number of pods the autoscaler may scale down to."),
+            Column(
+                "MaxPods",
+                "Maximum number of pods the autoscaler may scale up to.",
+                type="integer",
+            ),
+            Column(
+                "Replicas",
+                "Current number of replicas of pods managed by this autoscaler.",
+                type="integer",
+            ),
+            AGE,
+        ),
+        _hpa_cells,
+    ),
+    "EndpointSlice": Printer(
+        (
+            NAME,
+            Column("AddressType", "The type of the addresses in this slice."),
+            Column("Ports", "Ports of the endpoints in this slice."),
+            Column("Endpoints", "Addresses of the endpoints in this slice."),
+            AGE,
+        ),
+        _endpointslice_cells,
+    ),
+    "Ingress": Printer(
+        (
+            NAME,
+            Column(
+                "Class",
+                "The name of the IngressClass resource that should be used for additional "
+                "configuration",
+            ),
+            Column(
+                "Hosts", "Hosts that incoming requests are matched against before the ingress rule"
+            ),
+            Column("Address", "Address is a list containing ingress points for the load-balancer"),
+            Column("Ports", "Ports of TLS configurations that open"),
+            AGE,
+        ),
+        _ingress_cells,
+    ),
+    "IngressClass": Printer(
+        (
+            NAME,
+            Column("Controller", "Controller that is responsible for handling this class"),
+            Column("Parameters", "A reference to a resource with additional parameters"),
+            AGE,
+        ),
+        _ingress_class_cells,
+    ),
     "Event": Printer(
         (
             Column(

@@ -27,7 +27,18 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from cluster import selectors
-from cluster.api import logs, paging, resources, selection, status, tables, watch, writes
+from cluster.api import (
+    hpa_versions,
+    logs,
+    metrics_api,
+    paging,
+    resources,
+    selection,
+    status,
+    tables,
+    watch,
+    writes,
+)
 from cluster.models import Cluster
 
 logger = logging.getLogger(__name__)
@@ -194,6 +205,18 @@ def collection(
             return _subresource(request, cluster, namespaces, None, namespace, plural)
     if res is None or (namespace is not None and not res.namespaced):
         return status.no_such_path()
+    if res.metrics:
+        return metrics_api.respond(request, cluster, res, namespace)
+    v1 = hpa_versions.is_v1(res)
+    if request.method == "POST" and v1:
+        return writes.create(
+            request,
+            cluster,
+            res,
+            namespace,
+            to_storage=hpa_versions.to_v2,
+            from_storage=hpa_versions.to_v1,
+        )
     if request.method == "POST":
         return writes.create(request, cluster, res, namespace)
     labels = selection.parse_label_selector(request.GET.get("labelSelector"))
@@ -207,7 +230,7 @@ def collection(
     except paging.PagingError as error:
         return status.status_response(code=error.code, reason=error.reason, message=str(error))
     selected = request.GET.get("labelSelector") or request.GET.get("fieldSelector")
-    if request.method != "DELETE" and not selected:
+    if request.method != "DELETE" and not selected and not v1:
         return _unselected_list(request, cluster, res, namespace, page)
     rv, bodies = selectors.api_objects(cluster=cluster, kind=res.kind, namespace=namespace)
     items = [b for b in bodies if labels(b["metadata"].get("labels") or {}) and fields(b)]
@@ -216,6 +239,8 @@ def collection(
     items, meta = paging.paginate(items, page, rv)
     if wants_table(request):
         return _table(request, cluster, res, items, meta)
+    if v1:
+        items = [hpa_versions.to_v1(item) for item in items]
     return _json(
         {
             "kind": f"{res.kind}List",
@@ -263,6 +288,12 @@ def item(
     res = resources.resource_for(group=group, version=version, plural=plural)
     if res is None or res.namespaced != (namespace is not None):
         return status.no_such_path()
+    if res.metrics:
+        return metrics_api.respond(request, cluster, res, namespace, obj_name)
+    v1 = hpa_versions.is_v1(res)
+    if v1 and request.method in ("PUT", "PATCH"):
+        # autoscaling/v1 is served for kubectl autoscale's create; updates go through v2.
+        return status.method_not_allowed()
     if request.method == "PUT":
         return writes.replace(request, cluster, res, namespace, obj_name)
     if request.method == "PATCH":
@@ -282,7 +313,7 @@ def item(
     if wants_table(request):
         rv = body["metadata"].get("resourceVersion", "")
         return _table(request, cluster, res, [body], {"resourceVersion": rv})
-    return _json(body)
+    return _json(hpa_versions.to_v1(body) if v1 else body)
 
 
 @api_view(methods=(*READ, "POST", "PUT", "PATCH"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -207,13 +208,25 @@ def _reply(obj: KubeObject | dict, code: int = 200) -> JsonResponse:
 # --- create, replace, delete -------------------------------------------------------------------
 
 
-def create(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str | None):
+def create(
+    request: HttpRequest,
+    cluster: Cluster,
+    res: Resource,
+    namespace: str | None,
+    *,
+    to_storage: Callable[[dict], dict] | None = None,
+    from_storage: Callable[[dict], dict] | None = None,
+):
+    """POST. ``to_storage``/``from_storage`` convert a version other than the stored one (the
+    body is validated against the version it was sent in)."""
     dry_run = is_dry_run(request)
     if isinstance(dry_run, HttpResponse):
         return dry_run
     try:
         body = _object_body(request, res)
         check_fields(request, res, body)
+        if to_storage is not None:
+            body = to_storage(body)
         obj = objects.object_create(
             cluster=cluster,
             body=body,
@@ -226,6 +239,8 @@ def create(request: HttpRequest, cluster: Cluster, res: Resource, namespace: str
         return exc.response
     except errors.ServiceError as exc:
         return _error(exc, res, _name_in(request))
+    if from_storage is not None:
+        return _reply(from_storage(obj.body), 201)
     return _reply(obj, 201)
 
 

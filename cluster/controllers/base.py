@@ -70,6 +70,9 @@ class Controller:
     name: str = ""
     #: The control-plane component that runs it; a stopped component's controllers do nothing.
     component: str = "kube-controller-manager"
+    #: Whether it works through the API (every Kubernetes component does). The traffic
+    #: sampler stands for the data plane, which keeps forwarding while the API is down.
+    needs_api: bool = True
     #: Kinds whose changes this controller's informers receive.
     watches: tuple[str, ...] = ()
     #: Simulated seconds between full resyncs (0: never; a relist still happens on the first

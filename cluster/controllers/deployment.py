@@ -410,7 +410,7 @@ class DeploymentController(Controller):
             yield str(change.owner_uid)
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return (str(u) for u in ctx.objects("Deployment").values_list("uid", flat=True))
+        return (str(u) for u in ctx.objects("Deployment").order_by("pk").values_list("uid", flat=True))
 
     def sync(self, ctx: SyncContext, key: str) -> None:
         d = ctx.get_uid(key)

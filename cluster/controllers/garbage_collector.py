@@ -39,7 +39,16 @@ NAMESPACE_RECHECK_SECONDS = 5.0
 
 class GarbageCollector(Controller):
     name = "garbage-collector"
-    watches = ("Deployment", "ReplicaSet", "Pod", "Node", "Lease", "Namespace")
+    watches = (
+        "Deployment",
+        "ReplicaSet",
+        "Pod",
+        "Node",
+        "Lease",
+        "Namespace",
+        "Service",
+        "EndpointSlice",
+    )
 
     def keys_for(self, change: Change) -> Iterable[str]:
         if change.type == Change.Type.DELETED:

@@ -35,7 +35,7 @@ import uuid
 import zlib
 from collections.abc import Iterable
 
-from cluster import k8s
+from cluster import k8s, networking
 from cluster.controllers import eviction, kubelet_containers
 from cluster.controllers.base import Controller, SyncContext
 from cluster.models import Change, KubeObject
@@ -46,6 +46,18 @@ KUBELET_VERSION = "v1.32.4"
 SYNC_FREQUENCY = 60.0  # kubelet syncFrequency (1m)
 LEASE_JITTER = 0.04  # jitter factor of the node lease controller's renew loop
 NODE_LEASE_NS = "kube-node-lease"
+POD_WORKER_BACKOFF = 10.0  # pod workers' backOffPeriod: a failed SyncPod is retried after it
+# What the kubelet reports while the runtime's CNI has no config (no pod CIDR yet), and the
+# runtime's error when host-local's range is exhausted.
+NETWORK_NOT_READY = (
+    "network is not ready: container runtime network not ready: NetworkReady=false "
+    "reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized"
+)
+SANDBOX_NETWORK_FAILED = (
+    "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network "
+    'for sandbox "{sandbox}": plugin type="ptp" failed (add): failed to allocate for range 0: '
+    "{error}"
+)
 # Simulated image sizes (bytes) for the Pulled event; unknown images get a plausible size.
 IMAGE_SIZES = {"nginx": 72_099_410, "busybox": 2_156_518, "redis": 45_398_342, "httpd": 58_012_880}
 
@@ -155,7 +167,8 @@ def node_body(machine: dict, now: float, node_index: int) -> dict:
                 "volumes.kubernetes.io/controller-managed-attach-detach": "true",
             },
         },
-        "spec": {"podCIDR": f"10.244.{node_index}.0/24", "podCIDRs": [f"10.244.{node_index}.0/24"]},
+        # spec.podCIDR(s) are written by the node-ipam controller (controllers/node_ipam.py).
+        "spec": {},
         "status": status,
     }
     if taints:
@@ -252,9 +265,11 @@ class Kubelet(Controller):
                 yield f"pod:{change.namespace}/{change.name}"
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        for name in ctx.objects("Machine").values_list("name", flat=True):
+        # In creation order on every database (PostgreSQL's heap order moves updated rows).
+        for name in ctx.objects("Machine").order_by("pk").values_list("name", flat=True):
             yield f"machine:{name}"
-        for ns, name in ctx.objects("Pod").exclude(node_name="").values_list("namespace", "name"):
+        pods = ctx.objects("Pod").exclude(node_name="").order_by("pk")
+        for ns, name in pods.values_list("namespace", "name"):
             yield f"pod:{ns}/{name}"
 
     def sync(self, ctx: SyncContext, key: str) -> None:
@@ -634,6 +649,8 @@ class Kubelet(Controller):
                 self._reject(ctx, pod, refusal)
                 return
         restarted = state.get("stage") == "running"  # running before the reboot
+        if not pod.status.get("podIP") and not self._setup_network(ctx, pod, machine):
+            return
         self._pending_status(ctx, pod, machine, restarted=restarted)
         if restarted:
             self._event(
@@ -656,6 +673,64 @@ class Kubelet(Controller):
         store.object_update(obj=pod, actor=actor_for(pod.node_name))
         ctx.cancel(f"pod:{pod.key}")
 
+    def _setup_network(self, ctx: SyncContext, pod: KubeObject, machine: KubeObject) -> bool:
+        """The pod sandbox's network (CNI ADD, host-local IPAM): the next free address of each
+        of the node's ``spec.podCIDRs`` (one per family, dual-stack) after the last one handed out (host-local's
+        ``last_reserved_ip``, kept with the machine as host-local keeps it on the node's
+        disk), skipping the addresses of the pods still running here. Sets
+        ``status.podIP(s)`` and returns True; otherwise records why (no CIDR yet: the
+        runtime's network is not ready; range full: ``FailedCreatePodSandBox``), shows the
+        pod ContainerCreating and retries after the pod worker's back-off, as the kubelet
+        does (docs/addressing.md)."""
+        node = ctx.get("Node", pod.node_name)
+        cidrs = list((node.spec.get("podCIDRs") or [node.spec.get("podCIDR")]) if node else [])
+        cidrs = [c for c in cidrs if c]
+        failure: tuple[str, str] | None = None
+        if not cidrs:
+            failure = ("NetworkNotReady", NETWORK_NOT_READY)
+        else:
+            ipam = machine.sim.get("ipam") or {}
+            last_by_range = dict(ipam.get("ranges") or {})
+            if ipam.get("range"):  # the single-range form older rows hold
+                last_by_range.setdefault(ipam["range"], ipam.get("last"))
+            used = [
+                entry.get("ip", "")
+                for ips in ctx.objects("Pod")
+                .filter(node_name=pod.node_name)
+                .exclude(pk=pod.pk)
+                .exclude(phase__in=k8s.TERMINAL_PHASES)
+                .values_list("body__status__podIPs", flat=True)
+                for entry in ips or []
+                if isinstance(entry, dict)
+            ]
+            ips: list[str] = []
+            try:
+                for cidr in cidrs:  # one address per family, IPv4 first (the podCIDRs order)
+                    ip = networking.allocate_pod_ip(
+                        node_cidr=cidr, used=[u for u in used if u], last=last_by_range.get(cidr)
+                    )
+                    last_by_range[cidr] = ip
+                    ips.append(ip)
+            except networking.AllocationError as exc:
+                sandbox = uuid.UUID(int=ctx.rng.getrandbits(128)).hex
+                failure = (
+                    "FailedCreatePodSandBox",
+                    SANDBOX_NETWORK_FAILED.format(sandbox=sandbox * 2, error=exc),
+                )
+            else:
+                machine.sim["ipam"] = {"ranges": {c: last_by_range[c] for c in cidrs}}
+                store.object_sim_update(obj=machine)
+                pod.status["podIP"] = ips[0]
+                pod.status["podIPs"] = [{"ip": ip} for ip in ips]
+                return True
+        self._event(ctx, pod, failure[0], failure[1], type_=WARNING)
+        if not (pod.sim.get("kubelet") or {}).get("sandbox_failed"):
+            self._pending_status(ctx, pod, machine, restarted=False)
+            pod.sim["kubelet"] = {"sandbox_failed": True}
+            store.object_update(obj=pod, actor=actor_for(pod.node_name))
+        ctx.reschedule(f"pod:{pod.key}", ctx.now + POD_WORKER_BACKOFF)
+        return False
+
     def _pending_status(
         self, ctx: SyncContext, pod: KubeObject, machine: KubeObject, *, restarted: bool
     ) -> None:
@@ -672,12 +747,6 @@ class Kubelet(Controller):
                 ),
                 "",
             )
-        cidr = (node.spec.get("podCIDR") if node else "") or "10.244.0.0/24"
-        prefix = cidr.rsplit(".", 1)[0]
-        if not status.get("podIP"):
-            ip = f"{prefix}.{2 + (ctx.objects('Pod').filter(node_name=pod.node_name).count() + ctx.rng.randrange(200)) % 250}"
-            status["podIP"] = ip
-            status["podIPs"] = [{"ip": ip}]
         status["hostIP"] = host_ip
         status["hostIPs"] = [{"ip": host_ip}] if host_ip else []
         status.setdefault("startTime", k8s.rfc3339(ctx.now))

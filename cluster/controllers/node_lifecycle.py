@@ -100,7 +100,7 @@ class NodeLifecycleController(Controller):
         yield change.name
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return ctx.objects("Node").values_list("name", flat=True)
+        return ctx.objects("Node").order_by("pk").values_list("name", flat=True)
 
     def sync_many(self, ctx: SyncContext, keys: list[str]) -> None:
         state = zone_state(

@@ -120,7 +120,7 @@ class ReplicaSetController(Controller):
             yield str(change.owner_uid)
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return (str(u) for u in ctx.objects("ReplicaSet").values_list("uid", flat=True))
+        return (str(u) for u in ctx.objects("ReplicaSet").order_by("pk").values_list("uid", flat=True))
 
     def sync(self, ctx: SyncContext, key: str) -> None:
         rs = ctx.get_uid(key)

@@ -53,7 +53,7 @@ class TaintEvictionController(Controller):
             yield f"pod:{change.namespace}/{change.name}"
 
     def all_keys(self, ctx: SyncContext) -> Iterable[str]:
-        return (f"node:{n}" for n in ctx.objects("Node").values_list("name", flat=True))
+        return (f"node:{n}" for n in ctx.objects("Node").order_by("pk").values_list("name", flat=True))
 
     def sync(self, ctx: SyncContext, key: str) -> None:
         kind, _, rest = key.partition(":")

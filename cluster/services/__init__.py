@@ -6,7 +6,9 @@ from __future__ import annotations
 from cluster.services.clusters import (
     cluster_clock_update,
     cluster_create,
+    cluster_settle,
     cluster_step,
+    demo_cluster_create,
     demo_cluster_ensure,
 )
 from cluster.services.components import component_start, component_stop
@@ -20,6 +22,18 @@ from cluster.services.errors import (
     Unavailable,
 )
 from cluster.services.k8s_events import event_record
+from cluster.services.networking import (
+    kubernetes_service_ensure,
+    service_create,
+    service_delete,
+    service_expose_deployment,
+)
+from cluster.services.traffic import (
+    cluster_proxy_mode_set,
+    node_kube_proxy_start,
+    node_kube_proxy_stop,
+    service_traffic_set,
+)
 from cluster.services.nodes import (
     node_add,
     node_cordon,
@@ -62,10 +76,13 @@ __all__ = [
     "Unavailable",
     "api_token_issue",
     "cluster_clock_update",
+    "cluster_settle",
     "cluster_create",
+    "cluster_proxy_mode_set",
     "cluster_step",
     "component_start",
     "component_stop",
+    "demo_cluster_create",
     "demo_cluster_ensure",
     "deployment_behavior_set",
     "deployment_create",
@@ -73,12 +90,15 @@ __all__ = [
     "deployment_scale",
     "deployment_submit",
     "event_record",
+    "kubernetes_service_ensure",
     "node_add",
     "node_cordon",
     "node_drain",
     "node_heal",
     "node_kubelet_start",
     "node_kubelet_stop",
+    "node_kube_proxy_start",
+    "node_kube_proxy_stop",
     "node_partition",
     "node_power_off",
     "node_power_on",
@@ -90,4 +110,8 @@ __all__ = [
     "pod_create",
     "pod_delete",
     "pod_evict",
+    "service_create",
+    "service_delete",
+    "service_expose_deployment",
+    "service_traffic_set",
 ]

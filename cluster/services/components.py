@@ -12,6 +12,9 @@ components' roles):
   were, so on start they catch up on every change they missed. The node-lifecycle controller,
   like the real one whose node health map starts empty, counts a node's grace period from its
   own start at the earliest: it never marks a node NotReady just because it was asleep.
+- ``cloud-controller-manager`` stopped: its service controller gets no pass, so new
+  LoadBalancer Services stay ``<pending>`` and deleted ones keep their address until it starts
+  again and catches up.
 - ``etcd`` stopped: every write of an API object is refused by the store
   (:func:`cluster.services.store.next_resource_version`), so controllers and kubelets pause their
   API work and the objects freeze; running pods keep running.
@@ -32,7 +35,13 @@ from cluster.services import store
 from cluster.services.errors import Invalid
 from cluster.services.k8s_events import NORMAL, WARNING, event_record
 
-COMPONENTS = ("kube-apiserver", "etcd", "kube-scheduler", "kube-controller-manager")
+COMPONENTS = (
+    "kube-apiserver",
+    "etcd",
+    "kube-scheduler",
+    "kube-controller-manager",
+    "cloud-controller-manager",
+)
 UNKNOWN_COMPONENT = 'unknown control-plane component "{name}"; choose one of: {choices}'
 ALREADY_STOPPED = "{name} is already stopped"
 ALREADY_RUNNING = "{name} is already running"
@@ -103,7 +112,8 @@ def _restart_controllers(cluster: Cluster, name: str) -> None:
 
 def component_stop(*, cluster: Cluster, name: str, actor: str = "user") -> Cluster:
     """Stop a control-plane component (``kube-scheduler``, ``kube-controller-manager``,
-    ``etcd`` or ``kube-apiserver``); refuses an unknown or already stopped one."""
+    ``cloud-controller-manager``, ``etcd`` or ``kube-apiserver``); refuses an unknown or
+    already stopped one."""
     return _set_running(cluster=cluster, name=name, running=False, actor=actor)
 
 

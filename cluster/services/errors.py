@@ -104,9 +104,14 @@ RESOURCE_NAMES = {
     "Node": "nodes",
     "Pod": "pods",
     "Event": "events",
+    "Service": "services",
+    "EndpointSlice": "endpointslices.discovery.k8s.io",
+    "Ingress": "ingresses.networking.k8s.io",
+    "IngressClass": "ingressclasses.networking.k8s.io",
     "Lease": "leases.coordination.k8s.io",
     "ReplicaSet": "replicasets.apps",
     "Deployment": "deployments.apps",
+    "HorizontalPodAutoscaler": "horizontalpodautoscalers.autoscaling",
     "Machine": "machines",
 }
 

@@ -95,7 +95,9 @@ def node_add(
         raise Invalid(
             f'Node "{name}" is invalid: ' + "; ".join(c["message"] for c in causes), causes=causes
         )
-    limit = settings.K8SVIZ_MAX_NODES
+    from cluster.services.clusters import cluster_limits  # noqa: PLC0415 - clusters imports us
+
+    limit = int(cluster_limits(cluster)["nodes"])
     count = KubeObject.objects.filter(cluster=cluster, kind="Machine").count()
     if count >= limit:
         raise LimitExceeded(TOO_MANY_NODES.format(count=count, limit=limit))

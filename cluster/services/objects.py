@@ -18,7 +18,7 @@ from django.db import transaction
 
 from cluster import k8s, timings
 from cluster.models import Cluster, KubeObject
-from cluster.services import store
+from cluster.services import autoscaling, store
 from cluster.services.errors import (
     CONFLICT,
     RESOURCE_NAMES,
@@ -26,8 +26,16 @@ from cluster.services.errors import (
     Conflict,
     Forbidden,
     Invalid,
+    LimitExceeded,
     not_found,
 )
+from cluster.services.ingress import (
+    ingress_admit,
+    ingress_admit_update,
+    ingress_class_admit,
+    ingress_class_admit_update,
+)
+from cluster.services.networking import service_admit, service_admit_update
 from cluster.services.pods import (
     pod_apply_defaults,
     pod_create,
@@ -44,7 +52,16 @@ from cluster.services.workloads import (
 )
 
 # Kinds whose status is written only through the ``/status`` subresource.
-STATUS_SUBRESOURCE = {"Pod", "Deployment", "ReplicaSet", "Node", "Namespace"}
+STATUS_SUBRESOURCE = {
+    "Pod",
+    "Deployment",
+    "ReplicaSet",
+    "Node",
+    "Namespace",
+    "Service",
+    "Ingress",
+    "HorizontalPodAutoscaler",
+}
 # Namespaces kube-apiserver's NamespaceLifecycle admission refuses to delete.
 UNDELETABLE_NAMESPACES = {"default", "kube-system", "kube-public"}
 SERVER_SET = ("uid", "creationTimestamp", "generation", "deletionTimestamp", "selfLink")
@@ -201,6 +218,25 @@ def _namespace_admit(cluster: Cluster, body: dict) -> None:
     ]
 
 
+TOO_MANY_OBJECTS = (
+    "this sandbox already holds {count} objects, the limit is {limit}: delete some first"
+)
+
+
+def _check_object_budget(cluster: Cluster) -> None:
+    """A sandbox's limit on objects (what users create; Events and Leases are the system's)."""
+    from cluster.services.clusters import cluster_limits  # noqa: PLC0415 - clusters imports us
+
+    limit = int(cluster_limits(cluster)["objects"])
+    if not limit:
+        return
+    count = (
+        KubeObject.objects.filter(cluster=cluster).exclude(kind__in=("Event", "Lease")).count()
+    )
+    if count >= limit:
+        raise LimitExceeded(TOO_MANY_OBJECTS.format(count=count, limit=limit))
+
+
 def object_create(
     *,
     cluster: Cluster,
@@ -220,6 +256,7 @@ def object_create(
     for key in SERVER_SET:
         meta.pop(key, None)
     _check_namespace(cluster, kind, body, namespace)
+    _check_object_budget(cluster)
     if managed_fields is not None:
         body = managed_fields(None, body)
 
@@ -236,6 +273,14 @@ def object_create(
                 _replicaset_admit(cluster, body)
             elif kind == "Namespace":
                 _namespace_admit(cluster, body)
+            elif kind == "Service":
+                service_admit(cluster, body)
+            elif kind == "Ingress":
+                ingress_admit(cluster, body)
+            elif kind == "IngressClass":
+                ingress_class_admit(cluster, body)
+            elif kind == "HorizontalPodAutoscaler":
+                autoscaling.hpa_admit(body)
             return store.object_create(cluster=cluster, body=body, actor=actor)
 
     return dry_runnable(write, dry_run=dry_run)
@@ -342,6 +387,14 @@ def _admit_update(cluster: Cluster, obj: KubeObject, merged: dict) -> None:
         check_pod_budget(cluster, adding=replicas - int(obj.spec.get("replicas", 1)))
     elif kind == "Pod":
         pod_validate(merged)
+    elif kind == "Service":
+        service_admit_update(cluster, obj.body, merged)
+    elif kind == "Ingress":
+        ingress_admit_update(cluster, obj.body, merged)
+    elif kind == "IngressClass":
+        ingress_class_admit_update(cluster, obj.body, merged)
+    elif kind == "HorizontalPodAutoscaler":
+        autoscaling.hpa_admit(merged)
 
 
 def object_replace(

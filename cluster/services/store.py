@@ -75,6 +75,19 @@ def next_resource_version(cluster: Cluster, *, kind: str = "") -> int:
     return rv
 
 
+def object_row(*, cluster: Cluster, body: dict) -> KubeObject:
+    """An unsaved row for ``body`` with its typed columns filled (bulk copies: an imported
+    history's objects). Its resourceVersion is the body's."""
+    obj = KubeObject(
+        cluster=cluster,
+        uid=body["metadata"]["uid"],
+        resource_version=int(body["metadata"].get("resourceVersion") or 0),
+        body=body,
+    )
+    _index_columns(obj)
+    return obj
+
+
 def _index_columns(obj: KubeObject) -> None:
     body = obj.body
     meta = body["metadata"]

@@ -194,8 +194,11 @@ def validate_replicas(replicas: object) -> int:
 
 
 def check_pod_budget(cluster: Cluster, *, adding: int) -> None:
-    """Cluster size limit: the sum of desired replicas may not exceed K8SVIZ_MAX_PODS."""
-    limit = settings.K8SVIZ_MAX_PODS
+    """Cluster size limit: the sum of desired replicas may not exceed K8SVIZ_MAX_PODS (a
+    sandbox's own, smaller limit for a student's sandbox)."""
+    from cluster.services.clusters import cluster_limits  # noqa: PLC0415 - clusters imports us
+
+    limit = int(cluster_limits(cluster)["pods"])
     current = 0
     for body in KubeObject.objects.filter(cluster=cluster, kind="Deployment").values_list(
         "body", flat=True

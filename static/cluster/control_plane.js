@@ -1,6 +1,6 @@
 /**
  * The control-plane components in the diagram: click (or Enter on) kube-scheduler,
- * kube-controller-manager, etcd or kube-apiserver to Stop or Start it; a stopped one is struck
+ * kube-controller-manager, cloud-controller-manager, etcd or kube-apiserver to Stop or Start it; a stopped one is struck
  * through, badged "stopped", and says what waits on it ("3 pods waiting to be scheduled").
  *
  * State comes from the clock messages (``components`` and ``backlog``, see cluster/broadcast.py),
@@ -10,10 +10,11 @@
  */
 const app = document.getElementById("app");
 const ACTION_URL = app?.dataset.urlComponentAction;
-const COMPONENTS = ["kube-scheduler", "kube-apiserver", "etcd", "kube-controller-manager"];
+const COMPONENTS = ["kube-scheduler", "kube-apiserver", "etcd", "kube-controller-manager", "cloud-controller-manager"];
 const WHAT = {
   "kube-scheduler": "New pods stay Pending: nothing binds them to a node.",
   "kube-controller-manager": "Nobody replaces deleted pods or marks silent nodes NotReady.",
+  "cloud-controller-manager": "New LoadBalancer Services keep EXTERNAL-IP <pending>: nobody asks the cloud for an address.",
   etcd: "Every write through the API server fails; running pods keep running.",
   "kube-apiserver": "Nothing can reach the API: kubectl, controllers and kubelets wait.",
 };
@@ -28,6 +29,8 @@ function waitingText(name, info) {
       return `${plural(info?.pods ?? 0, "pod")} waiting to be scheduled`;
     case "kube-controller-manager":
       return `${plural(info?.changes ?? 0, "change")} not processed yet`;
+    case "cloud-controller-manager":
+      return `${plural(info?.services ?? 0, "load balancer")} pending`;
     case "etcd":
       return "writes refused";
     case "kube-apiserver":

@@ -12,6 +12,7 @@
 //           Live connection · Toasts · boot.
 
 import { decoratePod, renderReplicaSets, watchRolloutPanel } from "./rollout.js";
+import { watchHpaPanel } from "./hpa.js";
 const app = document.getElementById("app");
 const CFG = app.dataset;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -138,6 +139,7 @@ const NODE_FAILURE_ICONS = {
   "kubelet-stop": "i-heart", "kubelet-start": "i-heart", partition: "i-ban", heal: "i-check",
   "memory-pressure-on": "i-taint", "memory-pressure-off": "i-check",
   "disk-pressure-on": "i-taint", "disk-pressure-off": "i-check", drain: "i-x",
+  "kube-proxy-stop": "i-proxy", "kube-proxy-start": "i-proxy",
 };
 
 /** The failure-mode buttons for a powered-on machine, each the opposite of its current state. */
@@ -146,6 +148,7 @@ function nodeFailureActions(node, machine, act) {
   const actions = [
     machine.kubelet ? act("kubelet-stop", "Stop kubelet", true) : act("kubelet-start", "Start kubelet"),
     machine.partitioned ? act("heal", "Heal network") : act("partition", "Partition network", true),
+    machine.kubeProxy === false ? act("kube-proxy-start", "Start kube-proxy") : act("kube-proxy-stop", "Stop kube-proxy", true),
     machine.memoryPressure ? act("memory-pressure-off", "Relieve memory pressure") : act("memory-pressure-on", "Memory pressure", true),
     machine.diskPressure ? act("disk-pressure-off", "Relieve disk pressure") : act("disk-pressure-on", "Disk pressure", true),
   ];
@@ -237,11 +240,16 @@ const CONTROLLER_OF_ACTOR = {
   "node-lifecycle-controller": "node-lifecycle",
   "node-controller": "node-lifecycle",
   "taint-eviction-controller": "taint-eviction",
+  "node-ipam-controller": "node-ipam",
+  "service-controller": "service-lb",
+  "horizontal-pod-autoscaler-controller": "horizontal-pod-autoscaler",
   "garbage-collector": "garbage-collector",
   "pod-garbage-collector": "garbage-collector",
   "namespace-controller": "garbage-collector",
 };
 const SCHEDULER_ACTORS = new Set(["default-scheduler", "kube-scheduler"]);
+// The ingress controller runs as an add-on that is not drawn: its writes start at the API server.
+const ADDON_ACTORS = new Set(["ingress-nginx", "nginx-ingress-controller"]);
 // Writes made through the Kubernetes API by kubectl or another client (cluster/api/writes.py).
 const API_CLIENT_ACTOR = /^(kubectl|api-client)(\/|$)/;
 
@@ -295,7 +303,7 @@ class Diagram {
     }
     if (CONTROLLER_OF_ACTOR[actor]) return this.controller(CONTROLLER_OF_ACTOR[actor]);
     if (SCHEDULER_ACTORS.has(actor)) return this.component("kube-scheduler");
-    if (actor === "kube-apiserver") return this.component("kube-apiserver");
+    if (actor === "kube-apiserver" || ADDON_ACTORS.has(actor)) return this.component("kube-apiserver");
     if (API_CLIENT_ACTOR.test(actor)) return this.component("kubectl");
     return this.component("user");
   }
@@ -399,6 +407,7 @@ class Diagram {
       memFill: part("meter-fill"),
       memText: part("meter-text"),
       taints: h("ul", { class: "node-taints", "aria-label": "Taints" }),
+      cidr: h("p", { class: "node-cidr", title: "spec.podCIDR: the pod address range node-ipam gave this node" }),
       pods: h("div", { class: "pod-list" }),
       empty: h("p", { class: "node-empty", text: "no pods" }),
     };
@@ -417,6 +426,7 @@ class Diagram {
       h("div", { class: "node-usage", title: "Requested by its pods / allocatable" },
         meter("CPU", parts.cpuFill, parts.cpuText), meter("Mem", parts.memFill, parts.memText)),
       parts.taints,
+      parts.cidr,
       parts.pods,
       parts.empty,
     );
@@ -446,6 +456,7 @@ class Diagram {
     if (!powered) flags.push(h("span", { class: "flag flag-off" }, icon("i-power"), "Powered off"));
     if (node?.unschedulable) flags.push(h("span", { class: "flag flag-cordoned" }, icon("i-ban"), "SchedulingDisabled"));
     if (powered && machine && !machine.kubelet) flags.push(h("span", { class: "flag flag-kubelet" }, icon("i-notready"), "kubelet stopped"));
+    if (powered && machine?.kubeProxy === false) flags.push(h("span", { class: "flag flag-proxy" }, icon("i-proxy"), "kube-proxy stopped: stale rules"));
     flags.push(...nodeFailureFlags(node, machine, powered, this.store));
     if (!node) flags.push(h("span", { class: "flag flag-joining" }, icon("i-pod-creating"), "joining: kubelet registers the node"));
     const flagKey = flags.map((f) => f.textContent).join("|");
@@ -457,7 +468,7 @@ class Diagram {
     p.kubelet.classList.toggle("is-cut", Boolean(powered && machine?.partitioned));
     el.classList.toggle("is-partitioned", Boolean(powered && machine?.partitioned));
     el.classList.toggle("is-pressure", Boolean(node?.pressure?.length));
-    p.proxy.classList.toggle("is-down", !powered);
+    p.proxy.classList.toggle("is-down", !powered || machine?.kubeProxy === false);
     p.runtime.classList.toggle("is-down", !powered);
 
     const taints = node?.taints ?? [];
@@ -467,11 +478,13 @@ class Diagram {
         icon("i-taint"), `${t.key.replace(/^node(-role)?\.kubernetes\.io\//, "")}:${t.effect}`)));
       p.taints.dataset.key = taintKey;
     }
+    setText(p.cidr, node ? `pods ${(node.podCIDRs && node.podCIDRs.length ? node.podCIDRs.join(" · ") : node.podCIDR) || "(no pod CIDR yet)"}` : "");
     const words = [state === "PoweredOff" ? "powered off" : state];
     if (node && state === "PoweredOff") words.push(`API status ${apiStatus}`);
     if (node?.unschedulable) words.push("scheduling disabled");
     if (powered && machine && !machine.kubelet) words.push("kubelet stopped");
     if (powered && machine?.partitioned) words.push("partitioned from the control plane");
+    if (powered && machine?.kubeProxy === false) words.push("kube-proxy stopped");
     for (const c of node?.pressure ?? []) words.push(c);
     el.setAttribute("aria-label", `Node ${el.dataset.name}: ${words.join(", ")}`);
   }
@@ -524,7 +537,7 @@ class Diagram {
     }
     el.style.setProperty("--owner-hue", hue(workloadOf(pod)));
     decoratePod(el, pod, this.store);
-    el.title = `${pod.namespace}/${pod.name}\n${pod.status}, ${pod.ready} ready${pod.restarts ? `, ${pod.restarts} restarts` : ""}\nimage ${pod.image}${pod.nodeName ? `\non ${pod.nodeName}` : ""}`;
+    el.title = `${pod.namespace}/${pod.name}\n${pod.status}, ${pod.ready} ready${pod.restarts ? `, ${pod.restarts} restarts` : ""}\nimage ${pod.image}${pod.nodeName ? `\non ${pod.nodeName}` : ""}${pod.ips && pod.ips.length > 1 ? `\nIPs ${pod.ips.join(", ")}` : pod.ip ? `\nIP ${pod.ip}` : ""}`;
     el.setAttribute("aria-label", `Pod ${pod.name}: ${pod.status}, ${pod.ready} ready`);
 
     const container = this.podContainer(pod);
@@ -676,7 +689,7 @@ class Diagram {
     if (!api) return;
     const a = this.center(api);
     const paths = [];
-    const spokes = ["user", "kubectl", "kube-scheduler", "etcd", "kube-controller-manager"].map((n) => this.component(n));
+    const spokes = ["user", "kubectl", "kube-scheduler", "etcd", "kube-controller-manager", "cloud-controller-manager"].map((n) => this.component(n));
     spokes.push(...this.cpNodes.children);
     for (const el of spokes) {
       if (!el) continue;
@@ -1017,7 +1030,18 @@ class Clock {
     this.stepButton.disabled = !paused;
     this.stepButton.title = paused ? "Advance the paused clock" : "Pause first: Step advances a paused clock";
     const speedValue = String(+Number(speed).toFixed(2));
-    if (document.activeElement !== this.speedSelect && this.speedSelect.value !== speedValue) this.speedSelect.value = speedValue;
+    if (document.activeElement !== this.speedSelect && this.speedSelect.value !== speedValue) {
+      // A speed the menu does not list (set through the API or a lesson) gets its own option,
+      // so the menu never shows blank; the previous such option goes.
+      this.speedSelect.querySelectorAll("option[data-unlisted]").forEach((o) => o.remove());
+      if (![...this.speedSelect.options].some((o) => o.value === speedValue)) {
+        const extra = h("option", { value: speedValue, text: fmtSpeed(speed) });
+        extra.dataset.unlisted = "";
+        const after = [...this.speedSelect.options].find((o) => Number(o.value) > Number(speedValue));
+        this.speedSelect.insertBefore(extra, after || null);
+      }
+      this.speedSelect.value = speedValue;
+    }
     if (document.activeElement !== this.profileSelect && this.profileSelect.value !== profile) this.profileSelect.value = profile;
     this.draw();
   }
@@ -1260,12 +1284,13 @@ function setUpToasts() {
   document.body.addEventListener("htmx:afterSwap", (event) => {
     if (event.detail.target === box) arm();
   });
-  const clientToast = (message) => {
-    box.replaceChildren(h("div", { class: "toast error", role: "alert", dataset: { testid: "toast" } },
-      icon("i-warning", "icon toast-icon"), h("div", { class: "toast-body" }, h("p", { class: "toast-message", text: message })),
+  const clientToast = (message, error = true) => {
+    box.replaceChildren(h("div", { class: `toast${error ? " error" : ""}`, role: error ? "alert" : "status", dataset: { testid: "toast" } },
+      icon(error ? "i-warning" : "i-check", "icon toast-icon"), h("div", { class: "toast-body" }, h("p", { class: "toast-message", text: message })),
       h("button", { type: "button", class: "toast-close", "aria-label": "Dismiss message" }, icon("i-x"))));
     arm();
   };
+  document.addEventListener("k8sviz:toast", (event) => clientToast(event.detail.text, Boolean(event.detail.error)));
   document.body.addEventListener("htmx:responseError", (event) => {
     clientToast(`The server failed (${event.detail.xhr.status}). Please try again.`);
   });
@@ -1365,12 +1390,16 @@ class Dashboard {
     this.onClock(snapshot.cluster);
     this.selection.signature = "";
     this.selection.render();
+    document.dispatchEvent(new CustomEvent("k8sviz:snapshot", { detail: snapshot })); // traffic.js
   }
 
   onMessage(message) {
     if (message.type === "snapshot") this.loadSnapshot(message);
     else if (message.type === "clock") this.onClock(message);
     else if (message.type === "delta") this.onDelta(message);
+    else if (message.type === "traffic") document.dispatchEvent(new CustomEvent("k8sviz:traffic", { detail: message })); // traffic.js
+    else if (message.type === "notice") showNotice(message);
+    else if (message.type === "follow") document.dispatchEvent(new CustomEvent("k8sviz:follow", { detail: message }));
   }
 
   onClock(clock) {
@@ -1415,7 +1444,37 @@ class Dashboard {
     document.dispatchEvent(new CustomEvent("k8sviz:delta", { detail: view }));
   }
 
+  /** The diagram's zoom (50%-200%), remembered per browser; a leader's zoom is followed. */
+  setUpZoom() {
+    const level = document.getElementById("zoom-level");
+    if (!level) return;
+    this.zoom = Number(localStorage.getItem("k8sviz.zoom")) || 1;
+    const apply = (zoom, { report = true } = {}) => {
+      this.zoom = Math.min(2, Math.max(0.5, Math.round(zoom * 10) / 10));
+      document.documentElement.style.setProperty("--stage-zoom", String(this.zoom));
+      level.textContent = `${Math.round(this.zoom * 100)}%`;
+      localStorage.setItem("k8sviz.zoom", String(this.zoom));
+      if (report) document.dispatchEvent(new CustomEvent("k8sviz:zoomed", { detail: this.zoom }));
+    };
+    this.setZoom = (zoom) => apply(zoom, { report: false });
+    apply(this.zoom, { report: false });
+    document.getElementById("zoom-in")?.addEventListener("click", () => apply(this.zoom + 0.1));
+    document.getElementById("zoom-out")?.addEventListener("click", () => apply(this.zoom - 0.1));
+  }
+
   setUpToggle() {
+    // Projector: large diagram, few panels (on by default for a class's projector link).
+    const projector = document.getElementById("projector-toggle");
+    if (projector) {
+      const stored = localStorage.getItem("k8sviz.projector");
+      projector.checked = stored === null ? projector.dataset.default === "on" : stored === "true";
+      document.body.classList.toggle("projector", projector.checked);
+      projector.addEventListener("change", () => {
+        document.body.classList.toggle("projector", projector.checked);
+        localStorage.setItem("k8sviz.projector", String(projector.checked));
+      });
+    }
+    this.setUpZoom();
     const toggle = document.getElementById("animate-toggle");
     const saved = localStorage.getItem("k8sviz.animate");
     if (saved !== null) toggle.checked = saved === "true";
@@ -1430,8 +1489,70 @@ class Dashboard {
 const dashboard = new Dashboard(JSON.parse(document.getElementById("snapshot").textContent));
 setUpToasts();
 watchRolloutPanel();
+watchHpaPanel();
 if (CFG.live === "true") {
-  new Live(CFG.wsPath, { onMessage: (m) => dashboard.onMessage(m), rv: () => dashboard.rv }).connect();
+  const live = new Live(CFG.wsPath, { onMessage: (m) => dashboard.onMessage(m), rv: () => dashboard.rv });
+  live.connect();
+  setUpFollowing(dashboard, live);
 }
 // For the browser console during a lesson or a bug hunt.
 window.k8sviz = dashboard;
+
+
+/** A worker's message for everyone watching (e.g. "settled after 42s"): a toast like an
+ * action's answer (setUpToasts). */
+function showNotice(message) {
+  document.dispatchEvent(new CustomEvent("k8sviz:toast", { detail: message }));
+}
+
+
+/** Follow mode (docs/classroom.md): whoever may change the cluster reports what they select;
+ * read-only followers (students, the projector) select the same, and move when the class
+ * switches clusters, unless they untick "follow the teacher". */
+function setUpFollowing(dashboard, live) {
+  const readOnly = CFG.readOnly === "true";
+  if (!readOnly) {
+    const select = dashboard.selection.select.bind(dashboard.selection);
+    const report = (message) => {
+      if (live.socket?.readyState === WebSocket.OPEN) live.socket.send(JSON.stringify({ type: "follow", ...message }));
+    };
+    dashboard.selection.select = (ref, options) => {
+      select(ref, options);
+      report({ selected: ref });
+    };
+    document.addEventListener("k8sviz:zoomed", (event) => report({ zoom: event.detail }));
+    // The side panel in view: the first whose top is at or below the column's top.
+    const side = document.querySelector(".side");
+    let scrollTimer = 0;
+    let lastPanel = "";
+    side?.addEventListener("scroll", () => {
+      clearTimeout(scrollTimer);
+      scrollTimer = setTimeout(() => {
+        const top = side.getBoundingClientRect().top;
+        const panel = [...side.querySelectorAll(":scope > section.panel[aria-labelledby]")]
+          .find((el) => el.getBoundingClientRect().bottom > top + 40);
+        const id = panel?.getAttribute("aria-labelledby") ?? "";
+        if (id && id !== lastPanel) {
+          lastPanel = id;
+          report({ panel: id });
+        }
+      }, 400);
+    });
+    return;
+  }
+  const toggle = document.getElementById("follow-toggle");
+  const following = () => !toggle || toggle.checked;
+  document.addEventListener("k8sviz:follow", (event) => {
+    const message = event.detail;
+    if (!following()) return;
+    if (message.cluster && message.cluster !== CFG.cluster) {
+      location.assign(`/clusters/${encodeURIComponent(message.cluster)}/`);
+    } else if (message.selected) {
+      dashboard.selection.select(message.selected);
+    } else if (message.zoom) {
+      dashboard.setZoom?.(message.zoom);
+    } else if (message.panel) {
+      document.getElementById(message.panel)?.closest("section.panel")?.scrollIntoView({ block: "start", behavior: "smooth" });
+    }
+  });
+}

@@ -105,8 +105,14 @@ def test_discovery_documents(api: Client) -> None:
     assert groups["kind"] == "APIGroupList"
     assert [g["preferredVersion"]["groupVersion"] for g in groups["groups"]] == [
         "apps/v1",
+        "autoscaling/v2",
         "coordination.k8s.io/v1",
+        "discovery.k8s.io/v1",
+        "networking.k8s.io/v1",
+        "metrics.k8s.io/v1beta1",
     ]
+    autoscaling = next(g for g in groups["groups"] if g["name"] == "autoscaling")
+    assert [v["version"] for v in autoscaling["versions"]] == ["v2", "v1"]
     core = {r["name"]: r for r in api.get(BASE + "/api/v1").json()["resources"]}
     assert set(core) == {
         "namespaces",
@@ -119,6 +125,8 @@ def test_discovery_documents(api: Client) -> None:
         "pods/log",
         "pods/status",
         "events",
+        "services",
+        "services/status",
     }
     verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     assert core["pods"] == {
@@ -204,7 +212,14 @@ def test_aggregated_discovery(api: Client) -> None:
         "status": "Pod",
     }
     named = api.get(BASE + "/apis", headers={"Accept": AGGREGATED_ACCEPT}).json()
-    assert [g["metadata"]["name"] for g in named["items"]] == ["apps", "coordination.k8s.io"]
+    assert [g["metadata"]["name"] for g in named["items"]] == [
+        "apps",
+        "autoscaling",
+        "coordination.k8s.io",
+        "discovery.k8s.io",
+        "networking.k8s.io",
+        "metrics.k8s.io",
+    ]
     apps = named["items"][0]["versions"][0]["resources"]
     assert [(r["resource"], r["scope"]) for r in apps] == [
         ("deployments", "Namespaced"),

@@ -36,7 +36,8 @@ def test_kubectl_version_and_api_resources(kubectl) -> None:
     assert "Server Version: v1.32.4" in version.stdout
     rows = lines(kubectl("api-resources"))
     assert rows[0] == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
-    table = {row[0]: row[1:] for row in rows[1:]}
+    # metrics.k8s.io serves pods and nodes too (tests/api/test_kubectl_top.py)
+    table = {row[0]: row[1:] for row in rows[1:] if "metrics.k8s.io/v1beta1" not in row}
     assert table["pods"] == ["po", "v1", "true", "Pod"]
     assert table["nodes"] == ["no", "v1", "false", "Node"]
     assert table["deployments"] == ["deploy", "apps/v1", "true", "Deployment"]
@@ -49,7 +50,22 @@ def test_kubectl_version_and_api_resources(kubectl) -> None:
         "deployments",
         "replicasets",
         "leases",
+        "services",
+        "endpointslices",
+        "ingresses",
+        "ingressclasses",
+        "horizontalpodautoscalers",
     }
+    assert table["horizontalpodautoscalers"] == [
+        "hpa",
+        "autoscaling/v2",
+        "true",
+        "HorizontalPodAutoscaler",
+    ]
+    assert table["services"] == ["svc", "v1", "true", "Service"]
+    assert table["endpointslices"] == ["discovery.k8s.io/v1", "true", "EndpointSlice"]
+    assert table["ingresses"] == ["ing", "networking.k8s.io/v1", "true", "Ingress"]
+    assert table["ingressclasses"] == ["networking.k8s.io/v1", "false", "IngressClass"]
 
 
 def test_kubectl_get(kubectl) -> None:
@@ -114,6 +130,7 @@ def test_kubectl_get_all_and_describe(kubectl) -> None:
     assert everything.returncode == 0, everything.stderr
     assert "deployment.apps/nginx" in everything.stdout
     assert "replicaset.apps/nginx-" in everything.stdout and "pod/nginx-" in everything.stdout
+    assert "service/kubernetes" in everything.stdout
     pod = lines(kubectl("get", "pods", "--sort-by=.metadata.name", "--no-headers"))[0][0]
     described = kubectl("describe", "pod", pod)
     assert described.returncode == 0, described.stderr

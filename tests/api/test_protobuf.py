@@ -170,6 +170,20 @@ SHORTCUTS = [
         id="deployment-two-images-namespace",
     ),
     pytest.param(["create", "namespace", "team-a"], id="namespace"),
+    pytest.param(["create", "service", "nodeport", "x", "--tcp=80:8080"], id="service-nodeport"),
+    pytest.param(
+        ["create", "service", "clusterip", "web", "--tcp=80:http", "--tcp=443:8443"],
+        id="service-two-ports-named-target",
+    ),
+    pytest.param(["create", "service", "clusterip", "hl", "--clusterip=None"], id="headless"),
+    pytest.param(
+        ["create", "service", "nodeport", "np", "--tcp=80", "--node-port=30080"],
+        id="service-nodeport-fixed",
+    ),
+    pytest.param(
+        ["create", "service", "loadbalancer", "lb", "--tcp=80:http"],
+        id="service-loadbalancer",
+    ),
 ]
 
 
@@ -364,6 +378,21 @@ def test_malformed_bodies_are_protobuf_errors(body: bytes, message: str) -> None
         decode(body)
 
 
+def test_service_decodes_ports_selector_and_int_or_string_targets() -> None:
+    """A Service as client-go writes it: ``port`` kept even when zero, a named ``targetPort``
+    as a string, ``status: {loadBalancer: {}}`` from the always-written structs."""
+    port = msg(1, text(1, "http"), text(2, "TCP"), num(3, 80), msg(4, num(1, 1), text(3, "web")))
+    spec = msg(2, port, msg(2, text(1, "app"), text(2, "web")), text(4, "NodePort"))
+    status = msg(3, msg(1))
+    body = decode(envelope("v1", "Service", msg(1, text(1, "web")) + spec + status))
+    assert body["spec"] == {
+        "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "web"}],
+        "selector": {"app": "web"},
+        "type": "NodePort",
+    }
+    assert body["status"] == {"loadBalancer": {}}
+
+
 def test_kinds_without_a_schema_are_unsupported() -> None:
     with pytest.raises(UnsupportedKind) as raised:
         decode(envelope("v1", "ConfigMap", msg(1, text(1, "x"))))
@@ -471,3 +500,50 @@ def test_kubectl_create_refusals(kubectl) -> None:
     assert configmap.stderr.strip() == (
         "error: failed to create configmap: the server could not find the requested resource"
     )
+
+
+def test_hpa_bodies_decode_in_both_autoscaling_versions() -> None:
+    """kubectl 1.32's ``autoscale`` posts an autoscaling/v1 HPA; a v2 one decodes its metrics
+    and behaviour (minReplicas kept even when zero: it is a pointer)."""
+    ref = msg(1, text(1, "Deployment"), text(2, "nginx"), text(3, "apps/v1"))
+    v1 = decode(
+        envelope(
+            "autoscaling/v1",
+            "HorizontalPodAutoscaler",
+            msg(1, text(1, "nginx")) + msg(2, ref, num(2, 2), num(3, 10), num(4, 50)),
+        )
+    )
+    assert v1["spec"] == {
+        "scaleTargetRef": {"kind": "Deployment", "name": "nginx", "apiVersion": "apps/v1"},
+        "minReplicas": 2,
+        "maxReplicas": 10,
+        "targetCPUUtilizationPercentage": 50,
+    }
+    target = msg(2, text(1, "Utilization"), num(4, 60))
+    metric = msg(4, text(1, "Resource"), msg(4, text(1, "cpu"), target))
+    policy = msg(2, text(1, "Pods"), num(2, 1), num(3, 60))
+    behavior = msg(5, msg(2, text(1, "Min"), policy, num(3, 120)))
+    v2 = decode(
+        envelope(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            msg(1, text(1, "web")) + msg(2, ref, num(2, 0), num(3, 4), metric, behavior),
+        )
+    )
+    assert v2["spec"]["minReplicas"] == 0
+    assert v2["spec"]["metrics"] == [
+        {
+            "type": "Resource",
+            "resource": {
+                "name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 60},
+            },
+        }
+    ]
+    assert v2["spec"]["behavior"] == {
+        "scaleDown": {
+            "selectPolicy": "Min",
+            "policies": [{"type": "Pods", "value": 1, "periodSeconds": 60}],
+            "stabilizationWindowSeconds": 120,
+        }
+    }

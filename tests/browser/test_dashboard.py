@@ -70,7 +70,7 @@ def test_bad_input_shows_an_error_not_a_crash(page: Page, stack) -> None:
     services.demo_cluster_ensure(name="demo", settle=False)
     page.goto(f"{stack.url}/clusters/demo/")
     page.get_by_text("Create a deployment").click()
-    page.get_by_label("Name").fill("Bad_Name")
+    page.locator("#deployment-form").get_by_label("Name").fill("Bad_Name")
     page.get_by_role("button", name="Create Deployment").click()
     expect(page.locator(".toast.error")).to_contain_text("Name:")
 

@@ -30,6 +30,9 @@ from cluster.controllers.kubelet_containers import container_outcome
         ("memory-leak rate=20Mi/s", rt.Behavior(leak_rate=20 * 2**20)),
         ("slow-start 30s", rt.Behavior(slow_start=30.0)),
         ("slow-start after=500ms", rt.Behavior(slow_start=0.5)),
+        ("cpu 300m", rt.Behavior(cpu_burn=300)),
+        ("cpu burn=0.5", rt.Behavior(cpu_burn=500)),
+        ("cpu 2; memory-leak rate=1Mi/s", rt.Behavior(cpu_burn=2000, leak_rate=2**20)),
         (
             "slow-start 20s; crash after=1m",
             rt.Behavior(slow_start=20.0, crash_after=60.0),
@@ -56,6 +59,11 @@ def test_behavior_grammar(text: str, expected: rt.Behavior) -> None:
         ("crash; crash", '"crash" is given twice'),
         ("crash after=2d", "is not a duration"),
         ("crash after=25h", "longer than a day"),
+        ("cpu", '"cpu" needs a CPU quantity'),
+        ("cpu lots", 'cpu: "lots" is not a CPU quantity'),
+        ("cpu 0m", "cpu: must be greater than 0"),
+        ("cpu 65", "cpu: must be at most 64"),
+        ("cpu 1 2", '"cpu": burn is given twice'),
     ],
 )
 def test_behavior_errors(text: str, message: str) -> None:

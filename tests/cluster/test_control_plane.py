@@ -14,7 +14,7 @@ import pytest
 from cluster import k8s, reconcile, services
 from cluster.models import Change, Cluster, KubeObject
 from cluster.services import errors, store
-from tests.cluster.test_simulation import make_cluster, node, pods, run, running_ready
+from tests.cluster.sim import deploy_nginx, make_cluster, node, pods, run, running_ready
 
 pytestmark = pytest.mark.django_db
 
@@ -26,16 +26,7 @@ def rng() -> random.Random:
 
 @pytest.fixture
 def demo(rng: random.Random) -> Cluster:
-    cluster = make_cluster()
-    services.deployment_create(
-        cluster=cluster,
-        name="nginx",
-        image="nginx:1.27",
-        replicas=6,
-        cpu_request="100m",
-        memory_request="128Mi",
-    )
-    run(cluster, 30, rng)
+    cluster = deploy_nginx(make_cluster(), rng)
     assert len(running_ready(cluster)) == 6
     return cluster
 

@@ -7,54 +7,23 @@ import random
 
 import pytest
 
-from cluster import k8s, reconcile, services
+from cluster import k8s, services
 from cluster.controllers import eviction
 from cluster.models import Cluster, KubeObject
 from cluster.services import nodes as node_services
 from cluster.services.errors import Invalid, NotFound
+from tests.cluster.sim import (
+    deploy_nginx,
+    events,
+    make_cluster,
+    node,
+    pods,
+    reasons,
+    run,
+    running_ready,
+)
 
 pytestmark = pytest.mark.django_db
-
-T0 = 1_800_000_000.0
-
-
-def make_cluster() -> Cluster:
-    cluster = services.cluster_create(name="t", profile="kubernetes", wall_now=T0)
-    services.node_add(cluster=cluster, name="control-plane", control_plane=True)
-    for i in (1, 2, 3):
-        services.node_add(cluster=cluster, name=f"node-{i}")
-    return cluster
-
-
-def run(cluster: Cluster, seconds: float, rng: random.Random) -> None:
-    reconcile.run_to(cluster, cluster.sim_now + seconds, rng)
-
-
-def pods(cluster: Cluster) -> list[KubeObject]:
-    return list(KubeObject.objects.filter(cluster=cluster, kind="Pod").order_by("name"))
-
-
-def running_ready(cluster: Cluster) -> list[KubeObject]:
-    return [
-        p
-        for p in pods(cluster)
-        if p.phase == "Running" and not p.deleting and k8s.pod_is_ready(p.body)
-    ]
-
-
-def node(cluster: Cluster, name: str) -> KubeObject:
-    return KubeObject.objects.get(cluster=cluster, kind="Node", name=name)
-
-
-def events(cluster: Cluster, *, name: str | None = None) -> list[dict]:
-    bodies = KubeObject.objects.filter(cluster=cluster, kind="Event").values_list("body", flat=True)
-    return [b for b in bodies if name is None or b["involvedObject"]["name"] == name]
-
-
-def reasons(cluster: Cluster, *, name: str | None = None) -> list[str]:
-    """Event reasons, repeated by count (the recorder aggregates identical events)."""
-    return [e["reason"] for e in events(cluster, name=name) for _ in range(e.get("count") or 1)]
-
 
 @pytest.fixture
 def rng() -> random.Random:
@@ -63,17 +32,7 @@ def rng() -> random.Random:
 
 @pytest.fixture
 def demo(rng: random.Random) -> Cluster:
-    cluster = make_cluster()
-    services.deployment_create(
-        cluster=cluster,
-        name="nginx",
-        image="nginx:1.27",
-        replicas=6,
-        cpu_request="100m",
-        memory_request="128Mi",
-    )
-    run(cluster, 30, rng)
-    return cluster
+    return deploy_nginx(make_cluster(), rng)
 
 
 def on_node(cluster: Cluster, name: str) -> dict[str, KubeObject]:

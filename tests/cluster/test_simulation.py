@@ -13,39 +13,9 @@ import pytest
 
 from cluster import k8s, reconcile, services
 from cluster.models import Cluster, KubeObject
+from tests.cluster.sim import T0, deploy_nginx, make_cluster, node, pods, run, running_ready
 
 pytestmark = pytest.mark.django_db
-
-T0 = 1_800_000_000.0
-
-
-def make_cluster(profile: str = "kubernetes") -> Cluster:
-    cluster = services.cluster_create(name="t", profile=profile, wall_now=T0)
-    services.node_add(cluster=cluster, name="control-plane", control_plane=True)
-    for i in (1, 2, 3):
-        services.node_add(cluster=cluster, name=f"node-{i}")
-    return cluster
-
-
-def run(cluster: Cluster, seconds: float, rng: random.Random) -> None:
-    reconcile.run_to(cluster, cluster.sim_now + seconds, rng)
-
-
-def pods(cluster: Cluster) -> list[KubeObject]:
-    return list(KubeObject.objects.filter(cluster=cluster, kind="Pod").order_by("name"))
-
-
-def running_ready(cluster: Cluster) -> list[KubeObject]:
-    return [
-        p
-        for p in pods(cluster)
-        if p.phase == "Running" and not p.deleting and k8s.pod_is_ready(p.body)
-    ]
-
-
-def node(cluster: Cluster, name: str) -> KubeObject:
-    return KubeObject.objects.get(cluster=cluster, kind="Node", name=name)
-
 
 @pytest.fixture
 def rng() -> random.Random:
@@ -54,17 +24,7 @@ def rng() -> random.Random:
 
 @pytest.fixture
 def demo(rng: random.Random) -> Cluster:
-    cluster = make_cluster()
-    services.deployment_create(
-        cluster=cluster,
-        name="nginx",
-        image="nginx:1.27",
-        replicas=6,
-        cpu_request="100m",
-        memory_request="128Mi",
-    )
-    run(cluster, 30, rng)
-    return cluster
+    return deploy_nginx(make_cluster(), rng)
 
 
 def test_kubelets_register_nodes_and_leases(demo: Cluster) -> None:

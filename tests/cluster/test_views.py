@@ -89,7 +89,7 @@ def test_the_empty_page_button_creates_the_demo_cluster(client: Client, calls) -
 
     response = client.post("/clusters/")
 
-    assert calls.made == [("demo_cluster_ensure", {})]
+    assert calls.made == [("demo_cluster_ensure", {"owner_id": None})]  # anonymous: open
     assert response.url == "/clusters/demo/"
 
 
@@ -110,6 +110,17 @@ def test_dashboard_embeds_the_snapshot_and_the_test_hooks(client: Client, cluste
     }
     assert 'hx-headers=\'{"X-CSRFToken": "' in body
     assert 'data-ws-path="/ws/clusters/demo/"' in body
+
+
+def test_the_speed_menu_shows_a_speed_it_does_not_offer(client: Client, cluster: Cluster) -> None:
+    """A speed set through the API (not in the menu) is shown selected, not as a blank menu."""
+    services.cluster_clock_update(cluster=cluster, speed=3.0)
+
+    body = client.get(f"{BASE}/").content.decode()
+
+    menu = body.split('id="speed-select"')[1].split("</select>")[0]
+    assert '<option value="3" selected>3x</option>' in menu
+    assert menu.index('value="2"') < menu.index('value="3"') < menu.index('value="5"')
 
 
 def test_dashboard_of_an_unknown_cluster_is_404(client: Client) -> None:
