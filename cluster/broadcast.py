@@ -16,7 +16,7 @@ import json
 import logging
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -24,6 +24,9 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from cluster import timings
+
+if TYPE_CHECKING:
+    from cluster.models import Cluster
 
 logger = logging.getLogger(__name__)
 
@@ -157,25 +160,28 @@ def _redis() -> Any:
 FOLLOW_STATE = ("selected", "panel", "zoom")
 
 
-def _follow_key(cluster_id: int, message: dict) -> str:
+def _follow_prefix(cluster: Cluster) -> str:
+    # The creation time as well as the id: a database created anew (a fresh `make run`, a
+    # test run) reuses ids, and Redis may outlive it; another cluster's state must not leak.
+    return f"k8sviz:follow:{cluster.pk}:{int(cluster.created_at.timestamp() * 1_000_000)}"
+
+
+def follow_remember(cluster: Cluster, message: dict) -> None:
+    """Keep the teacher's last selection, panel and zoom so a student who connects later
+    starts there."""
     kind = next((k for k in FOLLOW_STATE if k in message), "selected")
-    return f"k8sviz:follow:{cluster_id}:{kind}"
-
-
-def follow_remember(cluster_id: int, message: dict) -> None:
-    """Keep the teacher's last selection and panel so a student who connects later starts
-    there."""
     try:
-        _redis().set(_follow_key(cluster_id, message), json.dumps(message), ex=FOLLOW_TTL)
+        _redis().set(f"{_follow_prefix(cluster)}:{kind}", json.dumps(message), ex=FOLLOW_TTL)
     except Exception:  # a lost follow state only means a late joiner starts unselected
-        logger.warning("cluster %s: could not store the follow state", cluster_id)
+        logger.warning("cluster %s: could not store the follow state", cluster.pk)
 
 
-def follow_last(cluster_id: int) -> list[dict]:
-    """The remembered follow messages (selection, panel), oldest kind first."""
+def follow_last(cluster: Cluster) -> list[dict]:
+    """The remembered follow messages (selection, panel, zoom), in that order."""
+    prefix = _follow_prefix(cluster)
     try:
         client = _redis()
-        raws = [client.get(f"k8sviz:follow:{cluster_id}:{kind}") for kind in FOLLOW_STATE]
+        raws = [client.get(f"{prefix}:{kind}") for kind in FOLLOW_STATE]
     except Exception:
         return []
     return [json.loads(raw) for raw in raws if raw]

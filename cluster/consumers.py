@@ -7,12 +7,17 @@ the change log, which already holds every committed entry. A client that reconne
 ``{"type": "resume", "rv": N}`` and gets the missed deltas, or a fresh snapshot if the change log
 was compacted past N.
 
+Follow mode: a leader's ``{"type": "follow", ...}`` view state (selection, panel, zoom) is
+validated, remembered in Redis for late joiners and relayed to the group; each connection sends
+a given state once, whether it came from Redis at connect or live.
+
 Only an actor who may see the cluster (``cluster.access``: the scope's user and session, from
 Channels' auth middleware) gets in; anybody else is closed with 4404, as if it did not exist.
 """
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
@@ -34,8 +39,9 @@ def _load_cluster(name: str, user: object, session: object) -> tuple[Cluster | N
     return cluster, access.can_act(actor, facts, open_mode=open_mode)
 
 
-_follow_last = database_sync_to_async(broadcast.follow_last)
-_follow_remember = database_sync_to_async(broadcast.follow_remember)
+# Redis only, no database: off the shared thread the ORM calls queue on.
+_follow_last = sync_to_async(broadcast.follow_last, thread_sensitive=False)
+_follow_remember = sync_to_async(broadcast.follow_remember, thread_sensitive=False)
 
 
 @database_sync_to_async
@@ -52,6 +58,7 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
     cluster: Cluster | None = None
     last_rv: int = 0
     leads: bool = False  # may change the cluster: its selections are followed
+    followed: dict[str, dict]  # the last follow message sent, per kind of view state
 
     async def connect(self) -> None:
         self.cluster, self.leads = await _load_cluster(
@@ -63,12 +70,13 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4404)
             return
         self.group = broadcast.group_name(self.cluster.pk)
+        self.followed = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._send_snapshot()
         if not self.leads:
-            for message in await _follow_last(self.cluster.pk):
-                await self.send_json(message)
+            for message in await _follow_last(self.cluster):
+                await self._send_follow(message)
 
     async def disconnect(self, code: int) -> None:
         if self.cluster is not None:
@@ -79,7 +87,8 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             # Only who may change the cluster leads; anybody else's report is dropped.
             message = broadcast.follow_message(content) if self.leads else None
             if message is not None:
-                await _follow_remember(self.cluster.pk, message)
+                # Remembered first: a follower connecting in between gets it either way.
+                await _follow_remember(self.cluster, message)
                 await broadcast.follow_send(self.cluster.pk, message)
             return
         if content.get("type") == "resume" and self.cluster is not None:
@@ -99,8 +108,20 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
         for message in event["messages"]:
             if message.get("type") == "delta":
                 await self._deliver(message)
+            elif message.get("type") == "follow":
+                await self._send_follow(message)
             else:
                 await self.send_json(message)
+
+    async def _send_follow(self, message: dict) -> None:
+        # A follower that connects while the lead changes its view reads the new state from
+        # Redis and gets the live message too: the same state is sent once.
+        kind = next((k for k in broadcast.FOLLOW_STATE if k in message), None)
+        if kind is not None:
+            if self.followed.get(kind) == message:
+                return
+            self.followed[kind] = message
+        await self.send_json(message)
 
     async def _send_snapshot(self) -> None:
         snap = await _snapshot(self.cluster)
