@@ -116,6 +116,14 @@ def send_notice(cluster_id: int, text: str, *, error: bool = False) -> None:
     transaction.on_commit(lambda: _send(cluster_id, [message]))
 
 
+def send_lesson(cluster_id: int, *, tally_only: bool = False) -> None:
+    """The Lesson panel changed: every dashboard of the cluster reloads it (a step ran, a
+    reveal), or, for a student's answer, only the ones that show the tally (``tally_only``:
+    the teacher's and the projector's, not the other students'), after the commit."""
+    message = {"type": "lesson", "audience": "tally" if tally_only else "all"}
+    transaction.on_commit(lambda: _send(cluster_id, [message]))
+
+
 FOLLOW_KINDS = ("Node", "Pod")
 FOLLOW_TTL = 6 * 3600  # seconds a teacher's last selection is remembered for late joiners
 

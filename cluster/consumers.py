@@ -9,7 +9,9 @@ was compacted past N.
 
 Follow mode: a leader's ``{"type": "follow", ...}`` view state (selection, panel, zoom) is
 validated, remembered in Redis for late joiners and relayed to the group; each connection sends
-a given state once, whether it came from Redis at connect or live.
+a given state once, whether it came from Redis at connect or live. ``{"type": "lesson"}`` tells
+a dashboard to reload its Lesson panel; one about an answer goes only to non-students (only
+they see the tally).
 
 Only an actor who may see the cluster (``cluster.access``: the scope's user and session, from
 Channels' auth middleware) gets in; anybody else is closed with 4404, as if it did not exist.
@@ -26,17 +28,19 @@ from cluster.models import Cluster
 
 
 @database_sync_to_async
-def _load_cluster(name: str, user: object, session: object) -> tuple[Cluster | None, bool]:
-    """The cluster if the scope's actor may see it, and whether they may change it (lead)."""
+def _load_cluster(name: str, user: object, session: object) -> tuple[Cluster | None, bool, bool]:
+    """The cluster if the scope's actor may see it, whether they may change it (lead), and
+    whether they are a student."""
     cluster = Cluster.objects.filter(name=name).first()
     if cluster is None:
-        return None, False
+        return None, False, False
     actor = access.actor_of(user, session)
     facts = access.facts_of(cluster)
     open_mode = access.open_access()
     if not access.can_view(actor, facts, open_mode=open_mode):
-        return None, False
-    return cluster, access.can_act(actor, facts, open_mode=open_mode)
+        return None, False, False
+    leads = access.can_act(actor, facts, open_mode=open_mode)
+    return cluster, leads, actor.student_id is not None
 
 
 # Redis only, no database: off the shared thread the ORM calls queue on.
@@ -58,10 +62,11 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
     cluster: Cluster | None = None
     last_rv: int = 0
     leads: bool = False  # may change the cluster: its selections are followed
+    student: bool = False  # a student's answers tally is not shown to other students
     followed: dict[str, dict]  # the last follow message sent, per kind of view state
 
     async def connect(self) -> None:
-        self.cluster, self.leads = await _load_cluster(
+        self.cluster, self.leads, self.student = await _load_cluster(
             self.scope["url_route"]["kwargs"]["name"],
             self.scope.get("user"),
             self.scope.get("session"),
@@ -110,6 +115,9 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
                 await self._deliver(message)
             elif message.get("type") == "follow":
                 await self._send_follow(message)
+            elif message.get("type") == "lesson" and message.get("audience") == "tally":
+                if not self.student:
+                    await self.send_json(message)
             else:
                 await self.send_json(message)
 

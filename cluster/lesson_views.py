@@ -1,4 +1,4 @@
-"""The Lesson panel's HTTP edge (docs/lessons.md): the panel (GET, polled), the teacher's "Run
+"""The Lesson panel's HTTP edge (docs/lessons.md): the panel (GET, reloaded when the server pushes a change), the teacher's "Run
 this step" (an action on the cluster) and a student's answer to the open question."""
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import yaml
 
-from cluster import k8s
+from cluster import broadcast, k8s
 from cluster.api import manifests
 from cluster.api.selection import parse_label_selector
 from cluster.lesson import Action, Check, Lesson, Step
@@ -351,6 +351,7 @@ def lesson_next(*, cluster: Cluster) -> tuple[Step, list[str]]:
         # A prediction comes next: freeze the cluster while the class thinks.
         cluster_clock_update(cluster=Cluster.objects.get(pk=cluster.pk), paused=True)
         done.append("paused for the question")
+    broadcast.send_lesson(cluster.pk)
     return step, done
 
 
@@ -371,3 +372,4 @@ def answer_submit(*, cluster: Cluster, student_id: int, choice: int) -> None:
     Answer.objects.update_or_create(
         cluster=cluster, step=index, student_id=student_id, defaults={"choice": choice}
     )
+    broadcast.send_lesson(cluster.pk, tally_only=True)

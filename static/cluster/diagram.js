@@ -13,6 +13,7 @@
 
 import { decoratePod, renderReplicaSets, watchRolloutPanel } from "./rollout.js";
 import { watchHpaPanel } from "./hpa.js";
+import { watchLessonPanel } from "./lesson.js";
 const app = document.getElementById("app");
 const CFG = app.dataset;
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -1400,6 +1401,7 @@ class Dashboard {
     else if (message.type === "traffic") document.dispatchEvent(new CustomEvent("k8sviz:traffic", { detail: message })); // traffic.js
     else if (message.type === "notice") showNotice(message);
     else if (message.type === "follow") document.dispatchEvent(new CustomEvent("k8sviz:follow", { detail: message }));
+    else if (message.type === "lesson") document.dispatchEvent(new CustomEvent("k8sviz:lesson", { detail: message })); // lesson.js
   }
 
   onClock(clock) {
@@ -1490,6 +1492,7 @@ const dashboard = new Dashboard(JSON.parse(document.getElementById("snapshot").t
 setUpToasts();
 watchRolloutPanel();
 watchHpaPanel();
+watchLessonPanel();
 if (CFG.live === "true") {
   const live = new Live(CFG.wsPath, { onMessage: (m) => dashboard.onMessage(m), rv: () => dashboard.rv });
   live.connect();

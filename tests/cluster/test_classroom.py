@@ -194,6 +194,38 @@ async def first_message(url: str, path: str, cookie: str | None) -> dict | int:
         return refused.response.status_code
 
 
+def reader(ws, kind: str) -> asyncio.Queue:
+    """Every message of type ``kind`` the socket receives, read by one task into a queue: a
+    test never cancels a recv() (``.task`` stops it)."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump() -> None:
+        async for raw in ws:
+            message = json.loads(raw)
+            if message["type"] == kind:
+                queue.put_nowait(message)
+
+    queue.task = asyncio.ensure_future(pump())
+    return queue
+
+
+async def next_message(queue: asyncio.Queue) -> dict | None:
+    """The next message, or None after 15 s (generous: a loaded CI machine may take
+    seconds). Whether a message was dropped is never decided by a timeout alone: a test sends
+    a good message after the bad one and checks that the good one arrives first."""
+    try:
+        return await asyncio.wait_for(queue.get(), 15)
+    except TimeoutError:
+        return None
+
+
+async def rest_of(queue: asyncio.Queue) -> list[dict]:
+    """What else arrives within a second, then stop reading."""
+    await asyncio.sleep(1)
+    queue.task.cancel()
+    return [queue.get_nowait() for _ in range(queue.qsize())]
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_the_live_socket_admits_only_who_may_see(closed_server, teacher) -> None:
@@ -242,33 +274,6 @@ def test_follow_messages_only_come_from_who_may_change_the_cluster(closed_server
     node = {"kind": "Node", "namespace": "", "name": "node-2"}
     other = {"kind": "Node", "namespace": "", "name": "node-1"}
 
-    def reader(ws) -> asyncio.Queue:
-        # One task reads each socket into a queue: the test never cancels a recv().
-        queue: asyncio.Queue = asyncio.Queue()
-
-        async def pump() -> None:
-            async for raw in ws:
-                message = json.loads(raw)
-                if message["type"] == "follow":
-                    queue.put_nowait(message)
-
-        queue.task = asyncio.ensure_future(pump())
-        return queue
-
-    async def next_follow(queue) -> dict | None:
-        # Generous: a loaded CI machine may take seconds. Whether a message was dropped is
-        # never decided by a timeout: the lead sends a good message after every bad one, and
-        # the next message a follower gets must be that good one.
-        try:
-            return await asyncio.wait_for(queue.get(), 15)
-        except TimeoutError:
-            return None
-
-    async def follows_received(queue) -> list[dict]:
-        await asyncio.sleep(1)
-        queue.task.cancel()
-        return [queue.get_nowait() for _ in range(queue.qsize())]
-
     async def exchange() -> tuple:
         async with (
             websockets.connect(
@@ -280,23 +285,23 @@ def test_follow_messages_only_come_from_who_may_change_the_cluster(closed_server
         ):
             await lead.recv()
             await student.recv()  # the snapshots
-            leads, students = reader(lead), reader(student)
+            leads, students = reader(lead, "follow"), reader(student, "follow")
             await student.send(json.dumps({"type": "follow", "selected": other}))
             await lead.send(json.dumps({"type": "follow", "selected": node}))
-            followed = await next_follow(students)
+            followed = await next_message(students)
             await lead.send(
                 json.dumps({"type": "follow", "selected": {"kind": "Secret", "name": "x"}})
             )
             await lead.send(json.dumps({"type": "follow", "panel": "services-title"}))
-            after_junk = await next_follow(students)
+            after_junk = await next_message(students)
             await lead.send(json.dumps({"type": "follow", "panel": "<script>"}))
             await lead.send(json.dumps({"type": "follow", "zoom": 1.25}))
-            after_bad_panel = await next_follow(students)
+            after_bad_panel = await next_message(students)
             await lead.send(json.dumps({"type": "follow", "zoom": 40}))
             await lead.send(json.dumps({"type": "follow", "zoom": 0.5}))
-            after_bad_zoom = await next_follow(students)
-            leads_saw = await follows_received(leads)
-            students_rest = await follows_received(students)
+            after_bad_zoom = await next_message(students)
+            leads_saw = await rest_of(leads)
+            students_rest = await rest_of(students)
             return followed, after_junk, after_bad_panel, after_bad_zoom, leads_saw, students_rest
 
     followed, after_junk, after_bad_panel, after_bad_zoom, leads_saw, rest = asyncio.run(exchange())
@@ -308,3 +313,68 @@ def test_follow_messages_only_come_from_who_may_change_the_cluster(closed_server
     assert {"type": "follow", "selected": other} not in leads_saw
     assert {"type": "follow", "selected": node} in leads_saw
     assert rest == []
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_lesson_changes_are_pushed_and_answers_only_to_who_sees_the_tally(
+    closed_server, teacher
+) -> None:
+    """The Lesson panel is never polled: a step that runs reaches every dashboard of the
+    cluster; an answer reaches the teacher and the projector (they show the tally), not the
+    students (docs/lessons.md)."""
+    from cluster.services import lessons
+
+    own = lessons.lesson_cluster_create(
+        name="taught", lesson_name="self-healing", owner_id=teacher.pk
+    )
+    room = Classroom.objects.create(
+        name="A", owner=teacher, join_code="AAAAAA", viewer_token="v", cluster=own
+    )
+    alice = Student.objects.create(classroom=room, display_name="alice")
+    as_alice = session_cookie(**{access.SESSION_STUDENT: alice.pk})
+    as_projector = session_cookie(**{access.SESSION_VIEWER: room.pk})
+    signed_in = Client()
+    signed_in.force_login(teacher)
+    as_teacher = f"sessionid={signed_in.cookies['sessionid'].value}"
+    url = "ws" + closed_server.removeprefix("http") + "/ws/clusters/taught/"
+    lesson = lessons.lesson_of(own)
+    asking = next(i for i, step in enumerate(lesson.steps) if step.checkpoint is not None)
+
+    async def exchange() -> tuple:
+        def connect(cookie: str):
+            return websockets.connect(
+                url, origin=closed_server, additional_headers={"Cookie": cookie}
+            )
+
+        async with (
+            connect(as_teacher) as lead,
+            connect(as_alice) as student,
+            connect(as_projector) as projector,
+        ):
+            for ws in (lead, student, projector):
+                await ws.recv()  # the snapshots
+            queues = [reader(ws, "lesson") for ws in (lead, student, projector)]
+            for _ in range(asking):  # up to the question
+                await asyncio.to_thread(lessons.lesson_next, cluster=own)
+            await asyncio.to_thread(
+                lessons.answer_submit, cluster=own, student_id=alice.pk, choice=0
+            )
+            await asyncio.to_thread(lessons.lesson_next, cluster=own)  # the reveal
+            return [await rest_of_after(q, asking + 1) for q in queues]
+
+    async def rest_of_after(queue: asyncio.Queue, at_least: int) -> list[dict]:
+        got = []
+        for _ in range(at_least):
+            message = await next_message(queue)
+            if message is None:
+                break
+            got.append(message)
+        return got + await rest_of(queue)
+
+    lead_saw, student_saw, projector_saw = asyncio.run(exchange())
+    step = {"type": "lesson", "audience": "all"}
+    tally = {"type": "lesson", "audience": "tally"}
+    steps_run = [step] * asking
+    assert lead_saw == projector_saw == [*steps_run, tally, step]
+    assert student_saw == [*steps_run, step]
