@@ -691,7 +691,7 @@ def parse_args() -> argparse.Namespace:
 def kubectl_with_config(port: int, token: str, pki, runs: int) -> list[tuple[str, list[float]]]:
     """:func:`kubectl_runs` with a kubeconfig (as ``manage.py kubeconfig`` writes it) and a
     discovery cache in a temporary directory."""
-    from cluster.management.commands.kubeconfig import kubeconfig_text  # noqa: PLC0415
+    from cluster.kubeconfig import kubeconfig_text  # noqa: PLC0415
 
     if runs <= 0 or not shutil.which(KUBECTL):
         return []

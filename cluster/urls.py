@@ -43,6 +43,7 @@ urlpatterns = [
     ),
     path("clusters/<slug:name>/clock/", views.clock, name="clock"),
     path("clusters/<slug:name>/settle/", views.settle, name="settle"),
+    path("clusters/<slug:name>/kubeconfig/", views.kubeconfig_download, name="kubeconfig"),
     path("clusters/<slug:name>/replay/", replay_views.replay, name="replay"),
     path("clusters/<slug:name>/replay/at/", replay_views.replay_at, name="replay-at"),
     path("clusters/<slug:name>/history/", replay_views.history_export, name="history-export"),

@@ -26,6 +26,7 @@ from cluster import (
     classroom_selectors,
     containers,
     forms,
+    kubeconfig,
     ratelimit,
     selectors,
     services,
@@ -394,6 +395,20 @@ def settle(request: HttpRequest, cluster: Cluster) -> HttpResponse:
     and tells every open dashboard (a toast) how long it took."""
     services.cluster_settle(cluster=cluster)
     return toast(request, "paused; advancing until every controller is idle…")
+
+
+@cluster_action
+def kubeconfig_download(request: HttpRequest, cluster: Cluster) -> HttpResponse:
+    """A kubeconfig for this cluster with a fresh token in the asker's name, as a file: only
+    who may change the cluster gets one (a student: their own sandboxes)."""
+    actor = access.request_actor(request)
+    fallback = f"student-{actor.student_id}" if actor.student_id is not None else "admin"
+    user = kubeconfig.user_name(actor.name, fallback) if actor.name else fallback
+    text = services.kubeconfig_issue(cluster=cluster, user=user)
+    response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{cluster.name}.kubeconfig"'
+    response["Cache-Control"] = "no-store"  # it holds a bearer token
+    return response
 
 
 @cluster_action

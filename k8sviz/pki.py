@@ -107,13 +107,32 @@ def _create_ca(pki: Pki, now: dt.datetime) -> None:
     _write(pki.ca_cert, _cert_pem(cert))
 
 
-def _create_serving(pki: Pki, now: dt.datetime) -> None:
+def _serving_sans(names: tuple[str, ...]) -> list[x509.GeneralName]:
+    """The loopback names and addresses, and ``names`` (a host name or an IP address each)."""
+    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_NAMES]
+    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
+    for name in names:
+        try:
+            entry: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+        except ValueError:
+            entry = x509.DNSName(name)
+        if entry not in sans:
+            sans.append(entry)
+    return sans
+
+
+def _covers(pki: Pki, names: tuple[str, ...]) -> bool:
+    cert = x509.load_pem_x509_certificate(pki.cert.read_bytes())
+    have = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return all(entry in have for entry in _serving_sans(names))
+
+
+def _create_serving(pki: Pki, now: dt.datetime, names: tuple[str, ...] = ()) -> None:
     ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), password=None)
     ca_cert = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
     assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
     key = ec.generate_private_key(ec.SECP256R1())
-    sans: list[x509.GeneralName] = [x509.DNSName(n) for n in SERVING_NAMES]
-    sans += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
+    sans = _serving_sans(names)
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kube-apiserver")]))
@@ -135,18 +154,20 @@ def _create_serving(pki: Pki, now: dt.datetime) -> None:
     _write(pki.cert, _cert_pem(cert))
 
 
-def ensure(var_dir: Path) -> Pki:
+def ensure(var_dir: Path, names: tuple[str, ...] = ()) -> Pki:
     """The CA and serving certificate under ``var_dir/pki``, created if missing (idempotent).
 
-    A new CA always gets a new serving certificate; an existing pair is kept as is."""
+    The serving certificate covers the loopback names and ``names`` (the host kubeconfigs
+    name, ``K8SVIZ_API_URL``'s). A new CA always gets a new serving certificate, and so does a
+    certificate that does not cover every name; otherwise the pair is kept as is."""
     pki = paths(var_dir)
     pki.ca_cert.parent.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     fresh_ca = not (pki.ca_cert.exists() and pki.ca_key.exists())
     if fresh_ca:
         _create_ca(pki, now)
-    if fresh_ca or not (pki.cert.exists() and pki.key.exists()):
-        _create_serving(pki, now)
+    if fresh_ca or not (pki.cert.exists() and pki.key.exists()) or not _covers(pki, names):
+        _create_serving(pki, now, names)
     return pki
 
 

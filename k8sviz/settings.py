@@ -7,6 +7,8 @@ Every setting that differs between machines comes from the environment, read her
   start on a private loopback port; its URL is recorded in ``var/redis.url``.
 - ``DJANGO_SECRET_KEY``, ``DJANGO_DEBUG``, ``DJANGO_ALLOWED_HOSTS``.
 - ``K8SVIZ_API_PORT``: the HTTPS port of the Kubernetes-style API (kube-apiserver's 6443).
+- ``K8SVIZ_API_HOST``, ``K8SVIZ_API_URL``: the address that port listens on (loopback by
+  default) and the URL kubeconfigs name (docs/classroom.md, "kubectl in the classroom").
 """
 
 from __future__ import annotations
@@ -133,8 +135,13 @@ K8SVIZ_MAX_STUDENTS = int(os.environ.get("K8SVIZ_MAX_STUDENTS", "300"))
 K8SVIZ_JOIN_RATE = int(os.environ.get("K8SVIZ_JOIN_RATE", "10"))
 K8SVIZ_ACTION_RATE = int(os.environ.get("K8SVIZ_ACTION_RATE", "120"))
 
-# The Kubernetes-style API's TLS port on 127.0.0.1 (runstack serves it, kubeconfigs name it).
+# The Kubernetes-style API's TLS port (runstack serves it, kubeconfigs name it), the interface
+# it listens on (0.0.0.0 for a classroom server whose students run kubectl on their laptops),
+# and the URL kubeconfigs name ("" = https://127.0.0.1:<port>); the serving certificate covers
+# that URL's host.
 K8SVIZ_API_PORT = int(os.environ.get("K8SVIZ_API_PORT", "6443"))
+K8SVIZ_API_HOST = os.environ.get("K8SVIZ_API_HOST", "127.0.0.1")
+K8SVIZ_API_URL = os.environ.get("K8SVIZ_API_URL", "").rstrip("/")
 # How often a watch with allowWatchBookmarks=true gets a BOOKMARK (kube-apiserver: ~1 min).
 K8SVIZ_WATCH_BOOKMARK_SECONDS = float(os.environ.get("K8SVIZ_WATCH_BOOKMARK_SECONDS", "60"))
 

@@ -56,7 +56,7 @@ from cluster.services.pods import (
     pod_delete,
     pod_evict,
 )
-from cluster.services.tokens import api_token_issue
+from cluster.services.tokens import api_token_issue, kubeconfig_issue
 from cluster.services.workloads import (
     deployment_create,
     deployment_delete,
@@ -75,6 +75,7 @@ __all__ = [
     "ServiceError",
     "Unavailable",
     "api_token_issue",
+    "kubeconfig_issue",
     "cluster_clock_update",
     "cluster_settle",
     "cluster_create",

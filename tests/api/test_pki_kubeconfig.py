@@ -62,3 +62,34 @@ def test_kubeconfig_command(demo: Cluster, settings, tmp_path: Path) -> None:
 def test_kubeconfig_of_missing_cluster(db: None) -> None:
     with pytest.raises(CommandError, match='cluster "nope" not found'):
         call_command("kubeconfig", "nope")
+
+
+def test_the_serving_certificate_covers_the_configured_api_host(tmp_path: Path) -> None:
+    """A classroom server names its routable host in K8SVIZ_API_URL: the certificate is made
+    again to cover it (a name or an address), keeping the CA kubeconfigs already trust."""
+    first = pki.ensure(tmp_path)
+    ca = first.ca_pem()
+    named = pki.ensure(tmp_path, ("k8s.school.example",))
+    cert = x509.load_pem_x509_certificate(named.cert.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["localhost", "k8s.school.example"]
+    assert named.ca_pem() == ca
+    cert.verify_directly_issued_by(x509.load_pem_x509_certificate(ca))
+    kept = named.cert.read_bytes()
+    assert pki.ensure(tmp_path, ("k8s.school.example",)).cert.read_bytes() == kept
+    assert pki.ensure(tmp_path).cert.read_bytes() == kept  # covers the loopback names too
+    by_address = pki.ensure(tmp_path, ("192.0.2.10",))
+    cert = x509.load_pem_x509_certificate(by_address.cert.read_bytes())
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert ipaddress.ip_address("192.0.2.10") in sans.get_values_for_type(x509.IPAddress)
+
+
+def test_kubeconfig_command_names_the_configured_url(demo: Cluster, settings, tmp_path) -> None:
+    settings.VAR_DIR = tmp_path
+    settings.K8SVIZ_API_URL = "https://k8s.school.example:6443"
+    out = io.StringIO()
+    call_command("kubeconfig", "demo", stdout=out)
+    config = yaml.safe_load(out.getvalue())
+    assert config["clusters"][0]["cluster"]["server"] == (
+        "https://k8s.school.example:6443/clusters/demo"
+    )

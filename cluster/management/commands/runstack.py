@@ -3,8 +3,9 @@
 Starts the embedded Redis (unless ``REDIS_URL`` is set), migrates, makes sure the demo cluster
 exists, then supervises daphne, a Celery worker and Celery beat, each child's output prefixed
 with its name. daphne serves the dashboard over plain HTTP and the Kubernetes-style API over
-TLS on 127.0.0.1:``--api-port`` (``K8SVIZ_API_PORT``, 6443), with the certificate from
-:mod:`k8sviz.pki` (created under ``var/pki/`` on first run). Ctrl-C or SIGTERM stops everything
+TLS on ``K8SVIZ_API_HOST`` (127.0.0.1 unless set):``--api-port`` (``K8SVIZ_API_PORT``, 6443),
+with the certificate from :mod:`k8sviz.pki` (created under ``var/pki/`` on first run; it also
+covers ``K8SVIZ_API_URL``'s host). Ctrl-C or SIGTERM stops everything
 and exits 0; a child dying on its own stops the rest and exits non-zero.
 """
 
@@ -20,12 +21,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from cluster import kubeconfig
 from k8sviz import pki
 from k8sviz.embedded import EmbeddedRedis
 from k8sviz.supervisor import PrefixSink, Supervisor, use_redis, wait_for_port
 
-# The serving certificate names the loopback addresses only (see k8sviz.pki).
-API_HOST = "127.0.0.1"
 DEMO_NAME = "demo"
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             "--api-port",
             type=int,
             default=settings.K8SVIZ_API_PORT,
-            help="HTTPS port of the Kubernetes API on 127.0.0.1 (K8SVIZ_API_PORT, 6443).",
+            help="HTTPS port of the Kubernetes API (K8SVIZ_API_PORT, 6443).",
         )
         parser.add_argument("--no-demo", action="store_true", help="Skip the demo cluster.")
 
@@ -102,8 +102,8 @@ class Command(BaseCommand):
         # A line per tick (two a second) would bury everything else; INFO is one variable away.
         celery_log_level = os.environ.get("CELERY_LOG_LEVEL", "WARNING")
         schedule = str(settings.VAR_DIR / "celerybeat-schedule")
-        keys = pki.ensure(settings.VAR_DIR)
-        tls = pki.daphne_endpoint(keys, host=API_HOST, port=api_port)
+        keys = pki.ensure(settings.VAR_DIR, kubeconfig.api_host_names())
+        tls = pki.daphne_endpoint(keys, host=settings.K8SVIZ_API_HOST, port=api_port)
         daphne = [python, "-m", "daphne", "-b", host, "-p", str(port), "-e", tls]
         daphne.append("k8sviz.asgi:application")
         supervisor.add("daphne", daphne, env)
@@ -131,18 +131,21 @@ class Command(BaseCommand):
         def announce() -> None:
             try:
                 wait_for_port(host, port, timeout=60, child=daphne)
-                wait_for_port(API_HOST, api_port, timeout=60, child=daphne)
+                wait_for_port(
+                    _reachable(settings.K8SVIZ_API_HOST), api_port, timeout=60, child=daphne
+                )
             except (RuntimeError, TimeoutError):
                 return  # the supervisor reports the dead child
             rule = "=" * 60
             cluster = DEMO_NAME if demo else "<cluster>"
             python = os.path.relpath(sys.executable)
             server = ""
-            if api_port != settings.K8SVIZ_API_PORT:
-                server = f" --server https://{API_HOST}:{api_port}"
+            api_url = kubeconfig.api_base_url(api_port)
+            if api_port != settings.K8SVIZ_API_PORT and not settings.K8SVIZ_API_URL:
+                server = f" --server {api_url}"
             banner = (
                 f"  k8sviz is up: http://{host}:{port}/\n"
-                f"  Kubernetes API: https://{API_HOST}:{api_port}/clusters/<name>\n"
+                f"  Kubernetes API: {api_url}/clusters/<name>\n"
                 f"  kubectl: {python} manage.py kubeconfig {cluster}{server}"
                 f" > {cluster}.kubeconfig\n"
                 f"           export KUBECONFIG=$PWD/{cluster}.kubeconfig\n"
@@ -151,3 +154,9 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS(f"{rule}\n{banner}\n{rule}"))
 
         threading.Thread(target=announce, name="announce", daemon=True).start()
+
+
+def _reachable(host: str) -> str:
+    """Where to check a server listening on ``host``: a wildcard address is reached on the
+    loopback of its family."""
+    return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
