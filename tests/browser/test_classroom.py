@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import Browser, Page, expect
 
@@ -98,6 +99,7 @@ def test_teacher_and_two_students(browser: Browser, stack) -> None:
     for student in (alice, bob):
         expect(student.locator("#clock-paused")).to_be_visible()
     alice.screenshot(path=str(SHOTS / "classroom-student-watching.png"))
+    expect(alice.locator("[data-testid=kubectl]")).to_have_count(0)
     teacher.locator("#pause-button").click()
     for student in (alice, bob):
         expect(student.locator("#clock-paused")).to_be_hidden()
@@ -119,6 +121,15 @@ def test_teacher_and_two_students(browser: Browser, stack) -> None:
         expect(student.locator("[data-testid=read-only]")).to_have_count(0)
     alice.locator("#pause-button").click()
     expect(alice.locator("#clock-paused")).to_be_visible()
+    # kubectl for her sandbox: a kubeconfig in her name (none offered while only watching).
+    alice.locator("[data-testid=kubectl] summary").click()
+    alice.screenshot(path=str(SHOTS / "classroom-sandbox-kubectl.png"))
+    with alice.expect_download() as downloading:
+        alice.locator("[data-testid=kubeconfig-download]").click()
+    download = downloading.value
+    assert download.suggested_filename == f"{sandboxes['Alice']}.kubeconfig"
+    kubeconfig = yaml.safe_load(Path(download.path()).read_text())
+    assert kubeconfig["users"][0]["name"] == f"alice@{sandboxes['Alice']}"
     bob.wait_for_timeout(1500)
     expect(bob.locator("#clock-paused")).to_be_hidden()
     assert Cluster.objects.get(name=sandboxes["Alice"]).paused
