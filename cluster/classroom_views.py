@@ -160,15 +160,19 @@ def classroom(request: HttpRequest, pk: int) -> HttpResponse:
             error, status = str(err), err.code
         else:
             return redirect("cluster:classroom", pk=room.pk)
-    join_url = request.build_absolute_uri(f"/join/?code={room.join_code}")
-    projector_url = request.build_absolute_uri(f"/projector/{room.viewer_token}/")
+    return _class_page(request, room, clusters, error=error, status=status)
+
+
+def _class_page(
+    request: HttpRequest, room: Classroom, clusters: list, *, error: str = "", status: int = 200
+) -> HttpResponse:
     context = {
         "room": room,
         "students": room.students.all(),
         "overview": classroom_selectors.classroom_overview(classroom=room),
         "clusters": clusters,
-        "join_url": join_url,
-        "projector_url": projector_url,
+        "join_url": request.build_absolute_uri(f"/join/?code={room.join_code}"),
+        "projector_url": request.build_absolute_uri(f"/projector/{room.viewer_token}/"),
         "error": error,
     }
     return render(request, "cluster/classroom.html", context, status=status)
@@ -183,13 +187,6 @@ def sandboxes(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         sandbox_services.classroom_sandboxes_create(classroom=room, source=room.cluster)
     except ServiceError as err:
-        actor = access.request_actor(request)
-        context = {
-            "room": room,
-            "students": room.students.all(),
-            "overview": classroom_selectors.classroom_overview(classroom=room),
-            "clusters": _changeable_clusters(actor),
-            "error": str(err),
-        }
-        return render(request, "cluster/classroom.html", context, status=err.code)
+        clusters = _changeable_clusters(access.request_actor(request))
+        return _class_page(request, room, clusters, error=str(err), status=err.code)
     return redirect("cluster:classroom", pk=room.pk)

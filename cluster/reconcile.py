@@ -28,7 +28,7 @@ import time
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Min
+from django.db.models import BooleanField, ExpressionWrapper, F, Min, Q
 
 from cluster import broadcast, selectors, timings
 from cluster.controllers import CONTROLLERS
@@ -142,12 +142,15 @@ def _idle(cluster: Cluster, ctrl: Controller, now: float) -> bool:
     read-modify-write and a commit each; the full pass would only have moved the cursor."""
     row = (
         ControllerState.objects.filter(cluster=cluster, controller=ctrl.name)
-        .values_list("cursor_rv", "last_resync")
+        .annotate(relist=ExpressionWrapper(Q(data__has_key=RELIST), output_field=BooleanField()))
+        .values_list("cursor_rv", "last_resync", "relist")
         .first()
     )
     if row is None:
         return False  # first run: relist
-    cursor, last_resync = row
+    cursor, last_resync, relist = row
+    if relist:
+        return False
     head, compacted = (
         Cluster.objects.filter(pk=cluster.pk)
         .values_list("resource_version", "compacted_rv")
@@ -164,11 +167,7 @@ def _idle(cluster: Cluster, ctrl: Controller, now: float) -> bool:
         ).exists()
     ):
         return False
-    if Wakeup.objects.filter(cluster=cluster, controller=ctrl.name, due__lte=now).exists():
-        return False
-    return not ControllerState.objects.filter(
-        cluster=cluster, controller=ctrl.name, data__has_key=RELIST
-    ).exists()
+    return not Wakeup.objects.filter(cluster=cluster, controller=ctrl.name, due__lte=now).exists()
 
 
 def api_reachable(cluster: Cluster) -> bool:

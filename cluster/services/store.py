@@ -117,7 +117,7 @@ def _index_columns(obj: KubeObject) -> None:
         obj.stamp = k8s.parse_time(body.get("lastTimestamp"))
 
 
-def _wake_controllers(cluster: Cluster) -> None:
+def wake_controllers(cluster: Cluster) -> None:
     """A write from outside the reconcile loop (a user, kubectl) wakes the cluster's
     controllers once this transaction commits, instead of waiting for the next tick."""
     from cluster import reconcile, tasks  # noqa: PLC0415 - tasks import the services
@@ -139,7 +139,7 @@ def _wake_controllers(cluster: Cluster) -> None:
 
 def _log(obj: KubeObject, *, change: str, actor: str, rv: int) -> None:
     cluster = obj.cluster
-    _wake_controllers(cluster)
+    wake_controllers(cluster)
     Change.objects.create(
         cluster=cluster,
         rv=rv,

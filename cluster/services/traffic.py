@@ -36,7 +36,7 @@ def _wake_sampler(cluster: Cluster) -> None:
     Wakeup.objects.get_or_create(
         cluster=cluster, controller=SAMPLER, key=SAMPLE_KEY, defaults={"due": due}
     )
-    store._wake_controllers(cluster)
+    store.wake_controllers(cluster)
 
 
 def cluster_proxy_mode_set(*, cluster: Cluster, mode: str, actor: str = "user") -> Cluster:
