@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET
 from cluster import forms, hpa_selectors, rollout_selectors
 from cluster.models import Cluster
 from cluster.services import autoscaling
-from cluster.views import _cluster_or_404, cluster_action, form_error_toast, toast
+from cluster.views import cluster_action, deployment_panel, form_error_toast, toast
 
 TEMPLATE = "cluster/hpa.html"
 
@@ -31,14 +31,16 @@ def hpa_panel(
     request: HttpRequest, name: str, namespace: str = "", deployment: str = ""
 ) -> HttpResponse:
     """The whole panel (picker, status, forms), or only its status part with ?part=status."""
-    cluster = _cluster_or_404(request, name)
-    namespace, deployment = rollout_selectors.deployment_shown(
-        cluster=cluster, namespace=namespace, name=deployment
+    return deployment_panel(
+        request,
+        name,
+        namespace,
+        deployment,
+        template=TEMPLATE,
+        part="hpa",
+        context_of=_context,
+        found="h",
     )
-    context = _context(cluster, namespace, deployment)
-    part = "hpa-status" if request.GET.get("part") == "status" else "hpa-panel"
-    status = 200 if context["h"] is not None or not deployment else 404
-    return render(request, f"{TEMPLATE}#{part}", context, status=status)
 
 
 def _with_status(

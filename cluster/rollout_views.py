@@ -12,7 +12,7 @@ from cluster import forms, rollout_selectors
 from cluster.models import Cluster
 from cluster.services import rollouts
 from cluster.services.errors import NotFound
-from cluster.views import _cluster_or_404, cluster_action, form_error_toast, toast
+from cluster.views import cluster_action, deployment_panel, form_error_toast, toast
 
 TEMPLATE = "cluster/rollout.html"
 
@@ -38,14 +38,16 @@ def rollout_panel(
     request: HttpRequest, name: str, namespace: str = "", deployment: str = ""
 ) -> HttpResponse:
     """The whole panel (picker, status, edit form), or only its status part with ?part=status."""
-    cluster = _cluster_or_404(request, name)
-    namespace, deployment = rollout_selectors.deployment_shown(
-        cluster=cluster, namespace=namespace, name=deployment
+    return deployment_panel(
+        request,
+        name,
+        namespace,
+        deployment,
+        template=TEMPLATE,
+        part="rollout",
+        context_of=_context,
+        found="r",
     )
-    context = _context(cluster, namespace, deployment)
-    part = "rollout-status" if request.GET.get("part") == "status" else "rollout-panel"
-    status = 200 if context["r"] is not None or not deployment else 404
-    return render(request, f"{TEMPLATE}#{part}", context, status=status)
 
 
 def _with_status(

@@ -28,6 +28,7 @@ from cluster import (
     forms,
     kubeconfig,
     ratelimit,
+    rollout_selectors,
     selectors,
     services,
     timings,
@@ -197,6 +198,30 @@ def _identity(request: HttpRequest, actor: access.Actor) -> str:
     if actor.student_id is not None:
         return f"student-{actor.student_id}"
     return f"addr-{ratelimit.client_address(request)}"
+
+
+def deployment_panel(
+    request: HttpRequest,
+    name: str,
+    namespace: str,
+    deployment: str,
+    *,
+    template: str,
+    part: str,
+    context_of: Callable[[Cluster, str, str], dict],
+    found: str,
+) -> HttpResponse:
+    """A side panel about one Deployment (rollout, autoscaling): the Deployment named, or the
+    one shown by default; the whole panel (``<part>-panel``), or with ?part=status only its
+    status part (``<part>-status``); 404 when the named one (``context[found]``) is missing."""
+    cluster = _cluster_or_404(request, name)
+    namespace, deployment = rollout_selectors.deployment_shown(
+        cluster=cluster, namespace=namespace, name=deployment
+    )
+    context = context_of(cluster, namespace, deployment)
+    which = "status" if request.GET.get("part") == "status" else "panel"
+    status = 200 if context[found] is not None or not deployment else 404
+    return render(request, f"{template}#{part}-{which}", context, status=status)
 
 
 def _cluster_or_404(request: HttpRequest, name: str) -> Cluster:
