@@ -10,6 +10,7 @@ cluster's state. Nothing here touches the database: :mod:`cluster.services.lesso
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ LESSONS_DIR = Path(__file__).resolve().parent / "lessons"
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20
 MAX_STEPS = 50
+MAX_CHECKS = 20
 COMPONENTS = (
     "kube-scheduler",
     "kube-controller-manager",
@@ -166,18 +168,28 @@ def _seconds(value: Any, path: str, problems: _Problems) -> float:
     return seconds
 
 
-def _nodes(raw: Any, problems: _Problems) -> tuple[NodeSpec, ...]:
+def _entries(
+    raw: Any, where: str, problems: _Problems, *, noun: str, limit: int, shape: str
+) -> Iterator[tuple[str, dict]]:
+    """The mappings a list field holds, each with its path (``where[i]``); an empty or missing
+    list, one over ``limit`` and an entry that is not a mapping are reported."""
     if not isinstance(raw, list) or not raw:
-        problems.add("cluster.nodes", "must list at least one node")
-        return ()
-    if len(raw) > MAX_NODES:
-        problems.add("cluster.nodes", f"at most {MAX_NODES} nodes")
-    nodes = []
+        problems.add(where, f"must list at least one {noun}")
+        return
+    if len(raw) > limit:
+        problems.add(where, f"at most {limit} {noun}s")
     for i, entry in enumerate(raw):
-        path = f"cluster.nodes[{i}]"
+        path = f"{where}[{i}]"
         if not isinstance(entry, dict):
-            problems.add(path, "must be a mapping with a name")
+            problems.add(path, f"must be a mapping with {shape}")
             continue
+        yield path, entry
+
+
+def _nodes(raw: Any, problems: _Problems) -> tuple[NodeSpec, ...]:
+    nodes = []
+    entries = _entries(raw, "cluster.nodes", problems, noun="node", limit=MAX_NODES, shape="a name")
+    for path, entry in entries:
         name = _str(entry.get("name"), f"{path}.name", problems)
         for message in k8s.name_errors(name) if name else []:
             problems.add(f"{path}.name", message)
@@ -284,17 +296,10 @@ def _checkpoint(raw: Any, path: str, problems: _Problems) -> Checkpoint | None:
 
 
 def _steps(raw: Any, nodes: set[str], problems: _Problems) -> tuple[Step, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.add("steps", "must list at least one step")
-        return ()
-    if len(raw) > MAX_STEPS:
-        problems.add("steps", f"at most {MAX_STEPS} steps")
     steps = []
-    for i, entry in enumerate(raw):
-        path = f"steps[{i}]"
-        if not isinstance(entry, dict):
-            problems.add(path, "must be a mapping with a title")
-            continue
+    for path, entry in _entries(
+        raw, "steps", problems, noun="step", limit=MAX_STEPS, shape="a title"
+    ):
         unknown = set(entry) - {"title", "narration", "actions", "checkpoint"}
         for key in sorted(unknown):
             problems.add(f"{path}.{key}", "unknown field")
@@ -319,14 +324,13 @@ def _steps(raw: Any, nodes: set[str], problems: _Problems) -> tuple[Step, ...]:
 
 
 def _checks(raw: Any, nodes: set[str], problems: _Problems) -> tuple[Check, ...]:
-    if not isinstance(raw, list) or not raw:
-        problems.add("goal.checks", "must list at least one check")
-        return ()
     checks = []
-    for i, entry in enumerate(raw):
-        path = f"goal.checks[{i}]"
-        if not isinstance(entry, dict) or len(entry) != 1:
-            problems.add(path, "must be a mapping with exactly one check")
+    shape = "exactly one check"
+    for path, entry in _entries(
+        raw, "goal.checks", problems, noun="check", limit=MAX_CHECKS, shape=shape
+    ):
+        if len(entry) != 1:
+            problems.add(path, f"must be a mapping with {shape}")
             continue
         ((kind, args),) = entry.items()
         if kind not in CHECKS:

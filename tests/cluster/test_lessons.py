@@ -115,6 +115,24 @@ def test_a_small_lesson_parses() -> None:
         ),
         (("steps:", "stepz:"), "steps: must list at least one step"),
         (
+            ("  - title: One\n    actions: [{powerOff: node-1}, {wait: 10s}]", "  - One"),
+            "steps[0]: must be a mapping with a title",
+        ),
+        (("nodes: [{name: node-1}]", "nodes: []"), "cluster.nodes: must list at least one node"),
+        (
+            ("checks: [{nodeStatus: {node: node-1, ready: Unknown}}]", "checks: [{}]"),
+            "goal.checks[0]: must be a mapping with exactly one check",
+        ),
+        (
+            (
+                "checks: [{nodeStatus: {node: node-1, ready: Unknown}}]",
+                "checks: ["
+                + ", ".join(["{nodeStatus: {node: node-1, ready: Unknown}}"] * 21)
+                + "]",
+            ),
+            "goal.checks: at most 20 checks",
+        ),
+        (
             (
                 "    actions:",
                 "    checkpoint: {question: Q, choices: [a, b], answer: 2}\n    actions:",
