@@ -4,7 +4,8 @@ health and a thumbnail of its nodes and pods. Three queries whatever the class s
 from __future__ import annotations
 
 from cluster import k8s
-from cluster.lesson import Lesson, LessonError, lesson_load
+from cluster.lesson import Lesson, LessonError
+from cluster.lesson_catalog import lesson_find
 from cluster.models import Classroom, Cluster, KubeObject, Student
 from cluster.services.lessons import goal_check
 
@@ -65,7 +66,7 @@ def _goal(sandbox: Cluster, lessons: dict[str, Lesson | None]) -> dict | None:
         return None
     if sandbox.lesson not in lessons:
         try:
-            lessons[sandbox.lesson] = lesson_load(sandbox.lesson)
+            lessons[sandbox.lesson] = lesson_find(sandbox.lesson)
         except LessonError:
             lessons[sandbox.lesson] = None
     lesson = lessons[sandbox.lesson]

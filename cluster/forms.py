@@ -139,11 +139,19 @@ class ClusterCreateForm(forms.Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
-        from cluster.lesson import lesson_files  # noqa: PLC0415 - reads the lessons directory
+        from cluster.lesson_catalog import lesson_choices  # noqa: PLC0415 - reads files, DB
 
-        self.fields["lesson"].choices = [("", "the demo (nginx x6)")] + [
-            (path.stem, f"lesson: {path.stem}") for path in lesson_files()
-        ]
+        self.fields["lesson"].choices = [("", "the demo (nginx x6)"), *lesson_choices()]
+
+    def clean_name(self) -> str:
+        return _name_errors(self.cleaned_data["name"].strip())
+
+
+class LessonUploadForm(forms.Form):
+    """ "+ New cluster" → upload a lesson: the new cluster's name and the lesson's YAML file."""
+
+    name = forms.CharField(max_length=63, label="Name")
+    file = forms.FileField(label="Lesson file")
 
     def clean_name(self) -> str:
         return _name_errors(self.cleaned_data["name"].strip())

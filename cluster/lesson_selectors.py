@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from cluster.lesson import Lesson, LessonError, lesson_load
+from cluster.lesson import Lesson, LessonError
+from cluster.lesson_catalog import lesson_find
 from cluster.models import Answer, Classroom, Cluster, Student
 from cluster.services.lessons import CheckResult, goal_check
 
@@ -22,7 +23,7 @@ def lesson_panel(*, cluster: Cluster, student_id: int | None = None) -> dict | N
     if not cluster.lesson:
         return None
     try:
-        lesson: Lesson = lesson_load(cluster.lesson)
+        lesson: Lesson = lesson_find(cluster.lesson)
     except LessonError as err:
         return {"error": str(err)}
     index = cluster.lesson_step

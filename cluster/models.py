@@ -297,3 +297,22 @@ class HistoryBase(models.Model):
 
     def __str__(self) -> str:
         return f"history of {self.cluster_id} from rv {self.rv}"
+
+
+class LessonFile(models.Model):
+    """A lesson uploaded through the dashboard (docs/lessons.md): the YAML as written, valid
+    when stored (``services.lessons.lesson_upload``), named by its ``metadata.name``, which no
+    shipped lesson in cluster/lessons/ has."""
+
+    name = models.SlugField(max_length=63, unique=True)
+    text = models.TextField()
+    owner = models.ForeignKey(
+        "auth.User", on_delete=models.CASCADE, null=True, blank=True, related_name="lessons"
+    )
+    uploaded_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -27,6 +27,7 @@ urlpatterns = [
     path("classes/<int:pk>/sandboxes/", classroom_views.sandboxes, name="sandboxes"),
     path("clusters/", views.demo_create, name="demo-create"),
     path("clusters/import/", replay_views.history_import, name="history-import"),
+    path("lessons/upload/", lesson_views.lesson_upload, name="lesson-upload"),
     path("clusters/<slug:name>/", views.dashboard, name="dashboard"),
     path("clusters/<slug:name>/events/", views.events, name="events"),
     path(

@@ -9,17 +9,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import yaml
+from django.db import transaction
 
 from cluster import broadcast, k8s
 from cluster.api import manifests
 from cluster.api.selection import parse_label_selector
-from cluster.lesson import Action, Check, Lesson, Step
-from cluster.models import Cluster, KubeObject
+from cluster.lesson import LESSONS_DIR, Action, Check, Lesson, LessonError, Step, lesson_parse
+from cluster.lesson_catalog import lesson_find
+from cluster.models import Cluster, KubeObject, LessonFile
 from cluster.services import components, nodes, rollouts, workloads
 from cluster.services.clusters import cluster_create
-from cluster.services.errors import Invalid
+from cluster.services.errors import Invalid, LimitExceeded
 
 ACTOR = "lesson"
+MAX_UPLOADED = 200
+ERR_UPLOAD = "{source}: not a valid lesson ({count} problem{s}; nothing was saved)"
+ERR_SHIPPED = 'a shipped lesson is called "{name}": give yours another metadata.name'
+ERR_NOT_YOURS = (
+    'a lesson called "{name}" was uploaded by someone else: give yours another metadata.name'
+)
+ERR_TOO_MANY = "at most {max} uploaded lessons on this server: delete one first"
 
 
 @dataclass(frozen=True)
@@ -64,13 +73,41 @@ def lesson_start(
     return Cluster.objects.get(pk=cluster.pk)
 
 
+def lesson_upload(*, text: str, source: str, owner_id: int | None = None) -> LessonFile:
+    """Store a lesson written elsewhere (the dashboard's upload), named by its metadata.name,
+    once it is completely valid: every problem is reported (as causes, each with its path) and
+    nothing is saved otherwise. Uploading a lesson of the same name again replaces it, if it is
+    the uploader's; a shipped lesson's name is never taken."""
+    try:
+        lesson = lesson_parse(text, source=source)
+    except LessonError as err:
+        count = len(err.problems)
+        prefix = f"{source}: "
+        causes = [{"field": source, "message": line.removeprefix(prefix)} for line in err.problems]
+        message = ERR_UPLOAD.format(source=source, count=count, s="" if count == 1 else "s")
+        raise Invalid(message, causes=causes) from None
+    if (LESSONS_DIR / f"{lesson.name}.yaml").is_file():
+        raise Invalid(ERR_SHIPPED.format(name=lesson.name))
+    with transaction.atomic():
+        existing = LessonFile.objects.select_for_update().filter(name=lesson.name).first()
+        if existing is not None:
+            if existing.owner_id != owner_id:
+                raise Invalid(ERR_NOT_YOURS.format(name=lesson.name))
+            existing.text = text
+            existing.save(update_fields=["text", "uploaded_at"])
+            return existing
+        if LessonFile.objects.count() >= MAX_UPLOADED:
+            raise LimitExceeded(ERR_TOO_MANY.format(max=MAX_UPLOADED))
+        return LessonFile.objects.create(name=lesson.name, text=text, owner_id=owner_id)
+
+
 def lesson_cluster_create(*, name: str, lesson_name: str, owner_id: int | None = None) -> Cluster:
-    """A cluster started from a shipped lesson and settled (the dashboard's "Start from")."""
+    """A cluster started from a lesson (shipped or uploaded) and settled (the dashboard's
+    "Start from")."""
     from cluster import reconcile  # noqa: PLC0415 - the runner depends on the services
-    from cluster.lesson import LessonError, lesson_load  # noqa: PLC0415
 
     try:
-        lesson = lesson_load(lesson_name)
+        lesson = lesson_find(lesson_name)
     except LessonError as err:
         raise Invalid(str(err)) from None
     cluster = lesson_start(lesson=lesson, name=name, owner_id=owner_id)
@@ -315,12 +352,10 @@ def _live_clock(cluster: Cluster) -> tuple[Callable[[float], None], Callable[[],
 
 
 def lesson_of(cluster: Cluster) -> Lesson:
-    from cluster.lesson import LessonError, lesson_load  # noqa: PLC0415
-
     if not cluster.lesson:
         raise Invalid(ERR_NO_LESSON)
     try:
-        return lesson_load(cluster.lesson)
+        return lesson_find(cluster.lesson)
     except LessonError as err:
         raise Invalid(str(err)) from None
 

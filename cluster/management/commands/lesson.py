@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
 from cluster import reconcile
-from cluster.lesson import LessonError, lesson_files, lesson_load, lesson_parse
+from cluster.lesson import LESSONS_DIR, LessonError, lesson_parse
+from cluster.lesson_catalog import lesson_choices, lesson_find
 from cluster.services.errors import ServiceError
 from cluster.services.lessons import lesson_start
 
@@ -32,9 +33,10 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         command = options["command"]
         if command == "list":
-            for path in lesson_files():
-                lesson = lesson_load(path.stem)
-                self.stdout.write(f"{lesson.name:<20} {lesson.title}")
+            for name, _ in lesson_choices():
+                lesson = lesson_find(name)
+                uploaded = "" if (LESSONS_DIR / f"{name}.yaml").is_file() else "  (uploaded)"
+                self.stdout.write(f"{lesson.name:<20} {lesson.title}{uploaded}")
         elif command == "check":
             self._check([Path(str(f)) for f in options["files"]])  # type: ignore[union-attr]
         else:
@@ -65,7 +67,7 @@ class Command(BaseCommand):
                 raise CommandError(f'no user "{owner}"')
             owner_id = user.pk
         try:
-            lesson = lesson_load(name)
+            lesson = lesson_find(name)
             cluster = lesson_start(lesson=lesson, name=cluster_name, owner_id=owner_id)
         except (LessonError, ServiceError) as err:
             raise CommandError(str(err)) from None
