@@ -80,3 +80,52 @@ def test_a_checkpoint_collects_answers_then_reveals(browser: Browser, stack) -> 
     student.screenshot(path=str(SHOTS / "lesson-projector.png"))
     for page in (teacher, student):
         page.context.close()
+
+
+MINE = """apiVersion: k8sviz.io/v1
+kind: Lesson
+metadata: {name: my-cordon, title: Cordon by hand}
+cluster:
+  nodes: [{name: node-1}, {name: node-2}]
+steps:
+  - title: Cordon node-1
+    actions: [{cordon: node-1}]
+goal:
+  description: node-1 cordoned
+  checks: [{nodeSchedulable: {node: node-1, schedulable: false}}]
+"""
+
+
+def test_upload_a_lesson_of_your_own(browser: Browser, stack, tmp_path: Path) -> None:
+    """A file with mistakes is refused with every problem listed; the corrected one opens its
+    cluster with the Lesson panel (htmx multipart upload in a real browser)."""
+    services.demo_cluster_create(name="demo", settle=False)
+    page = browser.new_context(viewport={"width": 1400, "height": 950}).new_page()
+    page.set_default_timeout(20_000)
+    page.goto(f"{stack.url}/clusters/demo/")
+    wrong = tmp_path / "wrong.yaml"
+    wrong.write_text(
+        MINE.replace("{cordon: node-1}", "{cordon: node-9}").replace(
+            "title: Cordon node-1", "titel: x"
+        )
+    )
+    right = tmp_path / "right.yaml"
+    right.write_text(MINE)
+
+    page.locator("[data-testid=new-cluster] summary").click()
+    page.locator("[data-testid=lesson-upload-name]").fill("mine")
+    page.locator("[data-testid=lesson-upload-file]").set_input_files(str(wrong))
+    page.locator("[data-testid=lesson-upload-submit]").click()
+    toast = page.locator(".toast.error").last
+    expect(toast).to_contain_text("wrong.yaml: not a valid lesson (3 problems; nothing was saved)")
+    expect(toast).to_contain_text('steps[0].actions[0].cordon: no node "node-9" in cluster.nodes')
+    expect(toast).to_contain_text("steps[0].titel: unknown field")
+    page.screenshot(path=str(SHOTS / "lesson-upload-refused.png"))
+
+    page.locator("[data-testid=lesson-upload-file]").set_input_files(str(right))
+    page.locator("[data-testid=lesson-upload-submit]").click()
+    page.wait_for_url("**/clusters/mine/", timeout=60_000)
+    panel = page.locator("[data-testid=lesson-panel]")
+    expect(panel).to_contain_text("Cordon by hand")
+    expect(panel.locator("[data-testid=lesson-step]")).to_have_text("step 1 of 1")
+    page.context.close()
