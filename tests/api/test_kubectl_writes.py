@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from cluster.models import Cluster, KubeObject
+from cluster.models import Change, Cluster, KubeObject
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -96,12 +96,15 @@ def test_create_apply_scale_set_image_rollout(kubectl, cluster, manifest: Path) 
     wait_for(lambda: len(running_pods(cluster, "web")) == 2, what="2 web pods running")
 
     assert ok(kubectl("apply", "-f", str(manifest))).startswith("deployment.apps/web")
-    rv = body(cluster, "Deployment", "web")["metadata"]["resourceVersion"]
+    rv = int(body(cluster, "Deployment", "web")["metadata"]["resourceVersion"])
     # The same manifest again is a no-op: kubectl computes an empty patch and sends nothing.
+    # (The Deployment controller may still write its status meanwhile: that is not kubectl.)
     assert ok(kubectl("apply", "-f", str(manifest))) == "deployment.apps/web unchanged"
-    assert body(cluster, "Deployment", "web")["metadata"]["resourceVersion"] == rv
+    after = Change.objects.filter(cluster=cluster, kind="Deployment", name="web", rv__gt=rv)
+    assert not after.filter(actor="kubectl").exists()
     manifest.write_text(DEPLOYMENT.replace("replicas: 2", "replicas: 3"))
     assert ok(kubectl("apply", "-f", str(manifest))) == "deployment.apps/web configured"
+    assert after.filter(actor="kubectl").exists()  # the check above can tell
     stored = body(cluster, "Deployment", "web")
     assert stored["spec"]["replicas"] == 3
     container = stored["spec"]["template"]["spec"]["containers"][0]
