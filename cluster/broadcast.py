@@ -168,6 +168,12 @@ def _redis() -> Any:
 FOLLOW_STATE = ("selected", "panel", "zoom")
 
 
+def follow_kind(message: dict) -> str | None:
+    """Which part of the view a follow message sets (``FOLLOW_STATE``), or None (a move to
+    another cluster)."""
+    return next((k for k in FOLLOW_STATE if k in message), None)
+
+
 def _follow_prefix(cluster: Cluster) -> str:
     # The creation time as well as the id: a database created anew (a fresh `make run`, a
     # test run) reuses ids, and Redis may outlive it; another cluster's state must not leak.
@@ -177,7 +183,7 @@ def _follow_prefix(cluster: Cluster) -> str:
 def follow_remember(cluster: Cluster, message: dict) -> None:
     """Keep the teacher's last selection, panel and zoom so a student who connects later
     starts there."""
-    kind = next((k for k in FOLLOW_STATE if k in message), "selected")
+    kind = follow_kind(message) or "selected"
     try:
         _redis().set(f"{_follow_prefix(cluster)}:{kind}", json.dumps(message), ex=FOLLOW_TTL)
     except Exception:  # a lost follow state only means a late joiner starts unselected

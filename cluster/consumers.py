@@ -9,7 +9,7 @@ was compacted past N.
 
 Follow mode: a leader's ``{"type": "follow", ...}`` view state (selection, panel, zoom) is
 validated, remembered in Redis for late joiners and relayed to the group; each connection sends
-a given state once, whether it came from Redis at connect or live. ``{"type": "lesson"}`` tells
+a change once, whether it came from Redis at connect or live. ``{"type": "lesson"}`` tells
 a dashboard to reload its Lesson panel; one about an answer goes only to non-students (only
 they see the tally).
 
@@ -62,8 +62,8 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
     cluster: Cluster | None = None
     last_rv: int = 0
     leads: bool = False  # may change the cluster: its selections are followed
-    student: bool = False  # a student's answers tally is not shown to other students
-    followed: dict[str, dict]  # the last follow message sent, per kind of view state
+    student: bool = False  # students do not see the answers' tally
+    remembered: dict[str, dict]  # the follow state sent from Redis at connect, per kind
 
     async def connect(self) -> None:
         self.cluster, self.leads, self.student = await _load_cluster(
@@ -75,13 +75,14 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=4404)
             return
         self.group = broadcast.group_name(self.cluster.pk)
-        self.followed = {}
+        self.remembered = {}
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
         await self._send_snapshot()
         if not self.leads:
             for message in await _follow_last(self.cluster):
-                await self._send_follow(message)
+                self.remembered[broadcast.follow_kind(message) or ""] = message
+                await self.send_json(message)
 
     async def disconnect(self, code: int) -> None:
         if self.cluster is not None:
@@ -123,12 +124,11 @@ class ClusterConsumer(AsyncJsonWebsocketConsumer):
 
     async def _send_follow(self, message: dict) -> None:
         # A follower that connects while the lead changes its view reads the new state from
-        # Redis and gets the live message too: the same state is sent once.
-        kind = next((k for k in broadcast.FOLLOW_STATE if k in message), None)
-        if kind is not None:
-            if self.followed.get(kind) == message:
-                return
-            self.followed[kind] = message
+        # Redis and gets the live message too: the first live message of a kind equal to what
+        # Redis gave is that same change, sent once. Later repeats go through (the teacher
+        # selecting the same node again brings back a follower who looked elsewhere).
+        if self.remembered.pop(broadcast.follow_kind(message) or "", None) == message:
+            return
         await self.send_json(message)
 
     async def _send_snapshot(self) -> None:

@@ -300,15 +300,29 @@ def test_follow_messages_only_come_from_who_may_change_the_cluster(closed_server
             await lead.send(json.dumps({"type": "follow", "zoom": 40}))
             await lead.send(json.dumps({"type": "follow", "zoom": 0.5}))
             after_bad_zoom = await next_message(students)
+            # The same selection again (bringing back a follower who looked elsewhere) is sent.
+            await lead.send(json.dumps({"type": "follow", "selected": node}))
+            again = await next_message(students)
             leads_saw = await rest_of(leads)
             students_rest = await rest_of(students)
-            return followed, after_junk, after_bad_panel, after_bad_zoom, leads_saw, students_rest
+            return (
+                followed,
+                after_junk,
+                after_bad_panel,
+                after_bad_zoom,
+                again,
+                leads_saw,
+                students_rest,
+            )
 
-    followed, after_junk, after_bad_panel, after_bad_zoom, leads_saw, rest = asyncio.run(exchange())
+    followed, after_junk, after_bad_panel, after_bad_zoom, again, leads_saw, rest = asyncio.run(
+        exchange()
+    )
     assert followed == {"type": "follow", "selected": node}  # not the student's node-1
     assert after_junk == {"type": "follow", "panel": "services-title"}  # only nodes and pods
     assert after_bad_panel == {"type": "follow", "zoom": 1.2}  # no markup for a panel id
     assert after_bad_zoom == {"type": "follow", "zoom": 0.5}  # zoom within 0.5-2
+    assert again == {"type": "follow", "selected": node}
     # A student cannot steer the class: the lead got its own messages, never the student's.
     assert {"type": "follow", "selected": other} not in leads_saw
     assert {"type": "follow", "selected": node} in leads_saw
