@@ -91,17 +91,14 @@ def lesson_upload(request: HttpRequest) -> HttpResponse:
     upload = form.cleaned_data["file"]
     owner = actor.user_id if actor.signed_in else None
     try:
-        text = _text_of(upload)
-        stored = lesson_services.lesson_upload(text=text, source=upload.name, owner_id=owner)
-    except ServiceError as err:
-        return service_error_toast(request, err)
-    try:
-        cluster = lesson_services.lesson_cluster_create(
-            name=form.cleaned_data["name"], lesson_name=stored.name, owner_id=owner
+        cluster = lesson_services.lesson_upload_start(
+            text=_text_of(upload),
+            source=upload.name,
+            cluster_name=form.cleaned_data["name"],
+            owner_id=owner,
         )
     except ServiceError as err:
-        saved = f'lesson "{stored.name}" saved (Start from lists it), but the cluster: {err}'
-        return toast(request, saved, error=True, status=err.code)
+        return service_error_toast(request, err)
     return HttpResponseClientRedirect(reverse("cluster:dashboard", args=[cluster.name]))
 
 

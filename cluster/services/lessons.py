@@ -19,7 +19,7 @@ from cluster.lesson_catalog import lesson_find
 from cluster.models import Cluster, KubeObject, LessonFile
 from cluster.services import components, nodes, rollouts, workloads
 from cluster.services.clusters import cluster_create
-from cluster.services.errors import Invalid, LimitExceeded
+from cluster.services.errors import Invalid, LimitExceeded, ServiceError
 
 ACTOR = "lesson"
 MAX_UPLOADED = 200
@@ -29,6 +29,7 @@ ERR_NOT_YOURS = (
     'a lesson called "{name}" was uploaded by someone else: give yours another metadata.name'
 )
 ERR_TOO_MANY = "at most {max} uploaded lessons on this server: delete one first"
+ERR_SAVED_BUT = 'lesson "{name}" saved (Start from lists it), but the cluster: {error}'
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,20 @@ def lesson_upload(*, text: str, source: str, owner_id: int | None = None) -> Les
         if LessonFile.objects.count() >= MAX_UPLOADED:
             raise LimitExceeded(ERR_TOO_MANY.format(max=MAX_UPLOADED))
         return LessonFile.objects.create(name=lesson.name, text=text, owner_id=owner_id)
+
+
+def lesson_upload_start(
+    *, text: str, source: str, cluster_name: str, owner_id: int | None = None
+) -> Cluster:
+    """The dashboard's "Upload and start": store the lesson (``lesson_upload``), then start a
+    cluster from it. If the cluster cannot be made (its name is taken) the lesson stays stored
+    and the error says so."""
+    stored = lesson_upload(text=text, source=source, owner_id=owner_id)
+    try:
+        return lesson_cluster_create(name=cluster_name, lesson_name=stored.name, owner_id=owner_id)
+    except ServiceError as err:
+        message = ERR_SAVED_BUT.format(name=stored.name, error=err)
+        raise type(err)(message, causes=err.causes) from err
 
 
 def lesson_cluster_create(*, name: str, lesson_name: str, owner_id: int | None = None) -> Cluster:
